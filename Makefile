@@ -1,0 +1,75 @@
+# Two commands do everything on a fresh machine:
+#   make run    install, compile translations, train the model if its data changed, start the bot
+#   make test   the same set-up, then every check and test
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+BIN    := $(VENV)/bin
+export PYTHONPATH := $(CURDIR)
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONWARNINGS := ignore::DeprecationWarning
+
+TRAINING_DATA := config.yml $(wildcard domain/*.yml) $(wildcard nlu/*/*.yml) $(wildcard dialogue/*.yml)
+PO_FILES      := $(wildcard locales/*/LC_MESSAGES/messages.po)
+MO_FILES      := $(PO_FILES:.po=.mo)
+MODEL         := models/current.tar.gz
+
+.PHONY: help install catalogs model validate run test lint lock extract bench clean
+
+help:
+	@echo "make run     start the bot (terminal chat when TELEGRAM_BOT_TOKEN is not set)"
+	@echo "make test    run every check and test"
+	@echo "make extract update locales/messages.pot and every language's .po from the sources"
+	@echo "make bench   measure start-up time and reply latency (see bench/)"
+
+$(VENV)/.installed: requirements.lock
+	@py=$$(scripts/find-python) || exit 1; \
+	  echo "Creating $(VENV) with $$py"; \
+	  "$$py" -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade 'pip==24.0'
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	touch $@
+
+install: $(VENV)/.installed
+
+%.mo: %.po $(VENV)/.installed
+	$(BIN)/pybabel compile --statistics --use-fuzzy -i $< -o $@
+
+catalogs: $(MO_FILES)
+
+$(MODEL): $(TRAINING_DATA) $(VENV)/.installed
+	$(BIN)/rasa train --data nlu dialogue --domain domain --config config.yml \
+	  --out models --fixed-model-name current --quiet
+
+model: $(MODEL)
+
+validate: install
+	$(BIN)/rasa data validate --data nlu dialogue --domain domain --config config.yml --fail-on-warnings --quiet
+
+run: install catalogs model
+	$(PY) -m bot run
+
+lint: install
+	$(BIN)/ruff check bot actions tests bench
+	$(BIN)/ruff format --check bot actions tests bench
+
+test: install catalogs validate model lint
+	$(BIN)/pytest
+
+extract: install
+	$(BIN)/pybabel extract --mapping-file babel.cfg --output-file locales/messages.pot \
+	  --no-location --sort-output --project rasa-peer-support --add-comments TRANSLATORS: .
+	$(BIN)/pybabel update --input-file locales/messages.pot --output-dir locales --domain messages \
+	  --no-fuzzy-matching --ignore-obsolete
+
+bench: install catalogs model
+	$(PY) -m bench.latency
+
+lock:
+	$(PY) -m pip freeze --exclude-editable > requirements.lock
+
+clean:
+	rm -rf $(VENV) models .rasa results $(MO_FILES)
