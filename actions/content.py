@@ -1,0 +1,104 @@
+"""Self-care articles and exercises from content/<language>/<topic>.md.
+
+An article file starts with a `# Title` line; its parts are separated by a line with `---`, and
+each part is sent as one message. content/topics.yml says which intent asks for which topic and
+which topic to offer next. A missing translation falls back to English.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from bot import PROJECT_ROOT
+
+log = logging.getLogger(__name__)
+
+FALLBACK_LANGUAGE = "en"
+MAX_PART_CHARS = 3500  # one Telegram message holds 4,096 characters; leave room for formatting
+
+
+class ContentError(Exception):
+    """The content for a topic is missing or cannot be read."""
+
+
+@dataclass(frozen=True)
+class Article:
+    topic: str
+    language: str
+    title: str
+    parts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    intent: str
+    next_topic: str
+
+
+def content_dir() -> Path:
+    return Path(os.environ.get("CONTENT_DIR") or PROJECT_ROOT / "content")
+
+
+def parse_article(topic: str, language: str, text: str) -> Article:
+    lines = text.strip().splitlines()
+    if not lines or not lines[0].startswith("# "):
+        raise ContentError(f"{language}/{topic}.md must start with a '# Title' line")
+    title = lines[0][2:].strip()
+    body = "\n".join(lines[1:])
+    parts = tuple(part.strip() for part in body.split("\n---\n") if part.strip())
+    if not title or not parts:
+        raise ContentError(f"{language}/{topic}.md has a title but no text")
+    too_long = [index + 1 for index, part in enumerate(parts) if len(part) > MAX_PART_CHARS]
+    if too_long:
+        raise ContentError(f"{language}/{topic}.md: part(s) {too_long} are longer than {MAX_PART_CHARS} characters")
+    return Article(topic=topic, language=language, title=title, parts=parts)
+
+
+class Library:
+    """Reads articles from disk on each request, so editors' changes show at once."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root or content_dir()
+
+    def topics(self) -> dict[str, Topic]:
+        path = self.root / "topics.yml"
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            return {
+                name: Topic(name=name, intent=entry["intent"], next_topic=entry.get("next", name))
+                for name, entry in data["topics"].items()
+            }
+        except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as error:
+            raise ContentError(f"{path} cannot be read: {type(error).__name__}") from error
+
+    def topic_for_intent(self, intent: str) -> Topic:
+        for topic in self.topics().values():
+            if topic.intent == intent:
+                return topic
+        raise ContentError(f"no topic in topics.yml for intent {intent!r}")
+
+    def read(self, topic: str, language: str) -> Article:
+        path = self.root / language / f"{topic}.md"
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError as error:
+            raise ContentError(f"{language}/{topic}.md does not exist") from error
+        except (OSError, UnicodeDecodeError) as error:
+            raise ContentError(f"{language}/{topic}.md cannot be read: {type(error).__name__}") from error
+        return parse_article(topic, language, text)
+
+    def article(self, topic: str, language: str) -> Article:
+        """The article in `language`, else in English. Raises ContentError if neither works."""
+        try:
+            return self.read(topic, language)
+        except ContentError as error:
+            if language == FALLBACK_LANGUAGE:
+                raise
+            log.warning("Content problem, serving English instead: %s", error)
+            return self.read(topic, FALLBACK_LANGUAGE)

@@ -1,0 +1,77 @@
+"""Command line: `python -m bot run` starts everything; `python -m bot --help` lists the rest."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+import time
+
+from bot.assistant import Assistant
+from bot.i18n import default_catalogs
+from bot.identity import pseudonym
+from bot.rasa_client import RasaClient
+from bot.settings import SettingError, Settings
+from bot.supervisor import Supervisor
+from bot.terminal import TerminalChat, stdin_reader
+from bot.users import MemoryUserStore
+
+
+def progress(message: str) -> None:
+    print(f"[bot] {message}", file=sys.stderr, flush=True)
+
+
+async def run(settings: Settings, language: str | None) -> int:
+    if settings.telegram_token:
+        progress("TELEGRAM_BOT_TOKEN is set, but the Telegram front end is not built yet.")
+        progress("Unset TELEGRAM_BOT_TOKEN to chat in this terminal.")
+        return 2
+    started = time.monotonic()
+    supervisor = Supervisor(settings, progress) if settings.start_servers else None
+    rasa = RasaClient(settings.rasa_url, settings.rasa_auth_token)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        if supervisor:
+            await supervisor.start()
+        progress(f"Ready after {time.monotonic() - started:.1f} s. Type a message; numbers press buttons; Ctrl-D ends.")
+        assistant = Assistant(rasa, MemoryUserStore(), default_catalogs())
+        chat = TerminalChat(assistant, pseudonym("terminal", os.getpid(), settings.pseudonym_secret))
+        chat_task = asyncio.create_task(chat.run(await stdin_reader(), language))
+        stop_task = asyncio.create_task(stop.wait())
+        await asyncio.wait({chat_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (chat_task, stop_task):
+            task.cancel()
+        return 0
+    finally:
+        progress("Stopping...")
+        await rasa.close()
+        if supervisor:
+            await supervisor.stop()
+        progress("Stopped.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_parser = commands.add_parser("run", help="start the Rasa and action servers and the chat")
+    run_parser.add_argument("--language", help="the language to start in (en, nl, ar, fa, uk, es)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+    except SettingError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return 2
+    if args.command == "run":
+        return asyncio.run(run(settings, args.language))
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

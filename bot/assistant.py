@@ -1,0 +1,146 @@
+"""One message's way through the front end: commands, language, then Rasa; never raises.
+
+The terminal chat uses this today and the Telegram front end will use the same class, so both
+behave the same. Message text is never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import yaml
+
+from bot import PROJECT_ROOT, languages
+from bot.i18n import Catalogs
+from bot.rasa_client import BotMessage, Button, RasaClient, RasaUnavailable
+from bot.users import UserStore
+
+log = logging.getLogger(__name__)
+
+#: Rasa reads at most this much of a message; longer text is cut at a word boundary.
+MAX_NLU_CHARS = 1000
+
+#: Telegram-style commands and the Rasa payloads they stand for.
+COMMAND_PAYLOADS = {
+    "/start": "/greet",
+    "/help": "/show_menu",
+    "/topics": "/show_menu",
+    "/menu": "/show_menu",
+    "/book": "/book_session",
+    "/privacy": "/ask_privacy",
+    "/delete": "/forget_me",
+}
+
+_PAYLOAD = re.compile(r"^/(?P<intent>[a-z_]+)(?P<entities>\{.*\})?$", re.DOTALL)
+
+
+@dataclass
+class Reply:
+    """One message for the person, in the language it was written in."""
+
+    text: str
+    language: str
+    buttons: list[Button] = field(default_factory=list)
+
+
+@lru_cache(maxsize=1)
+def domain_intents() -> frozenset[str]:
+    data = yaml.safe_load((PROJECT_ROOT / "domain" / "intents.yml").read_text(encoding="utf-8"))
+    return frozenset(data["intents"])
+
+
+def has_words(text: str) -> bool:
+    """False for text made only of emoji, symbols, punctuation and spaces."""
+    return any(unicodedata.category(ch)[0] in "LN" for ch in text)
+
+
+def cut_for_nlu(text: str) -> str:
+    if len(text) <= MAX_NLU_CHARS:
+        return text
+    cut = text[:MAX_NLU_CHARS]
+    return cut.rsplit(maxsplit=1)[0] if " " in cut else cut
+
+
+class Assistant:
+    def __init__(self, rasa: RasaClient, users: UserStore, catalogs: Catalogs) -> None:
+        self.rasa = rasa
+        self.users = users
+        self.catalogs = catalogs
+
+    def language(self, user_key: str) -> str:
+        return self.users.language(user_key) or languages.DEFAULT
+
+    async def start(self, user_key: str, client_language: str | None = None) -> list[Reply]:
+        """The first contact: greet in the client's language when we speak it."""
+        if self.users.language(user_key) is None:
+            self.users.set_language(user_key, languages.resolve(client_language))
+        return await self._ask_rasa(user_key, "/greet")
+
+    async def handle_text(self, user_key: str, text: str) -> list[Reply]:
+        text = (text or "").strip()
+        language = self.language(user_key)
+        t = self.catalogs.for_language(language)
+        if not text:
+            return [Reply(t.pgettext("bot", "I did not get any text. Please write your message in words."), language)]
+        if text.startswith("/"):
+            return await self._handle_command(user_key, text)
+        if not has_words(text):
+            # Emoji or symbols only: nothing for the language model to read, so show the topics.
+            return await self._ask_rasa(user_key, "/show_menu")
+        return await self._ask_rasa(user_key, cut_for_nlu(text))
+
+    async def _handle_command(self, user_key: str, text: str) -> list[Reply]:
+        command, _, argument = text.partition(" ")
+        command = command.split("@", 1)[0].lower()  # Telegram groups send /start@botname
+        if command == "/language":
+            code = languages.normalize(argument) or languages.find_language_name(argument)
+            payload = f'/change_language{{"language": "{code}"}}' if code else "/change_language"
+            return await self._ask_rasa(user_key, payload)
+        if command in COMMAND_PAYLOADS:
+            return await self._ask_rasa(user_key, COMMAND_PAYLOADS[command])
+        match = _PAYLOAD.match(text)
+        if match and match.group("intent") in domain_intents():
+            return await self._ask_rasa(user_key, text)
+        t = self.catalogs.for_language(self.language(user_key))
+        unknown = Reply(t.pgettext("bot", "I do not know that command. Here is what I can help with."), t.language)
+        return [unknown, *await self._ask_rasa(user_key, "/show_menu")]
+
+    async def _ask_rasa(self, user_key: str, message: str) -> list[Reply]:
+        chosen = self._language_in_payload(message)
+        if chosen:
+            self.users.set_language(user_key, chosen)
+        language = self.language(user_key)
+        try:
+            answer = await self.rasa.send(user_key, message, language)
+        except RasaUnavailable as error:
+            log.warning("Rasa is unavailable (%s)", error)
+            t = self.catalogs.for_language(language)
+            return [Reply(t.pgettext("bot", "I am having trouble right now. Please try again in a moment."), language)]
+        return self._replies(user_key, answer)
+
+    def _replies(self, user_key: str, answer: list[BotMessage]) -> list[Reply]:
+        replies: list[Reply] = []
+        for message in answer:
+            switched = languages.normalize(message.custom.get("set_language"))
+            if switched:
+                self.users.set_language(user_key, switched)
+        language = self.language(user_key)
+        for message in answer:
+            if message.text or message.buttons:
+                replies.append(Reply(text=message.text, language=language, buttons=list(message.buttons)))
+        return replies
+
+    @staticmethod
+    def _language_in_payload(message: str) -> str | None:
+        match = _PAYLOAD.match(message)
+        if not match or match.group("intent") != "change_language" or not match.group("entities"):
+            return None
+        try:
+            return languages.normalize(json.loads(match.group("entities")).get("language"))
+        except (ValueError, AttributeError):
+            return None

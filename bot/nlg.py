@@ -1,0 +1,70 @@
+"""Rasa's natural language generator, localized: renders every utter_* from the gettext catalogs.
+
+Plugged into Rasa through endpoints.yml (`nlg: type: bot.nlg.CatalogNLG`), so it runs inside the
+Rasa server. The response variation is chosen by Rasa's own templated generator; this class
+translates its text and button titles, then fills {placeholders} from the organisation file,
+the slots and the action's arguments. Changing a translation needs no retraining.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Optional
+
+from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
+
+from bot import languages
+from bot.i18n import Catalogs, default_catalogs
+from bot.organisation import load_organisation
+
+BUTTON_CONTEXT = "button"
+
+
+def localize_response(response: dict[str, Any], utter_action: str, language: str, catalogs: Catalogs) -> None:
+    """Translates a response's text and button titles in place."""
+    if response.get("text"):
+        response["text"] = catalogs.pgettext(language, utter_action, response["text"])
+    for button in response.get("buttons") or []:
+        if button.get("title"):
+            button["title"] = catalogs.pgettext(language, BUTTON_CONTEXT, button["title"])
+
+
+class CatalogNLG(TemplatedNaturalLanguageGenerator):
+    def __init__(
+        self,
+        endpoint_config: Optional[EndpointConfig] = None,
+        domain: Optional[Domain] = None,
+        catalogs: Optional[Catalogs] = None,
+    ) -> None:
+        super().__init__(domain.responses if domain else {})
+        self.catalogs = catalogs or default_catalogs()
+        self.organisation = load_organisation()
+
+    async def generate(
+        self,
+        utter_action: str,
+        tracker: DialogueStateTracker,
+        output_channel: str,
+        **kwargs: Any,
+    ) -> Optional[dict[str, Any]]:
+        filled_slots = tracker.current_slot_values()
+        # An action may ask for a language explicitly (the language it just switched to).
+        language = languages.resolve(
+            kwargs.pop("language", None),
+            (tracker.latest_message.metadata or {}).get("language") if tracker.latest_message else None,
+            filled_slots.get("language"),
+        )
+        chosen = self._random_response_for(utter_action, output_channel, filled_slots)
+        if chosen is None:
+            return None
+        response = copy.deepcopy(chosen)
+        localize_response(response, utter_action, language, self.catalogs)
+        variables = {
+            **self.organisation.variables(language),
+            "language_name": languages.native_name(language),
+            **{key: value for key, value in filled_slots.items() if value is not None},
+        }
+        return self._fill_response(response, variables, **kwargs)

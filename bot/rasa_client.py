@@ -1,0 +1,67 @@
+"""Talks to the Rasa server over its REST channel and HTTP API."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+
+class RasaUnavailable(Exception):
+    """Rasa could not be reached or did not answer properly."""
+
+
+@dataclass(frozen=True)
+class Button:
+    title: str
+    payload: str
+
+
+@dataclass
+class BotMessage:
+    """One message of Rasa's answer: text with buttons, or a custom JSON payload."""
+
+    text: str = ""
+    buttons: list[Button] = field(default_factory=list)
+    custom: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_rest(cls, data: dict[str, Any]) -> "BotMessage":
+        buttons = [
+            Button(title=str(button.get("title", "")), payload=str(button.get("payload", "")))
+            for button in data.get("buttons") or []
+        ]
+        custom = data.get("custom") if isinstance(data.get("custom"), dict) else {}
+        return cls(text=data.get("text") or "", buttons=buttons, custom=custom)
+
+
+class RasaClient:
+    def __init__(self, base_url: str, auth_token: str = "", timeout: float = 30.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.auth_token = auth_token
+        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout)
+
+    async def send(self, sender_id: str, text: str, language: str) -> list[BotMessage]:
+        """Sends one user message and returns Rasa's replies."""
+        body = {"sender": sender_id, "message": text, "metadata": {"language": language}}
+        try:
+            response = await self._http.post("/webhooks/rest/webhook", json=body)
+            response.raise_for_status()
+            return [BotMessage.from_rest(item) for item in response.json()]
+        except (httpx.HTTPError, ValueError) as error:
+            raise RasaUnavailable(type(error).__name__) from error
+
+    async def model_ready(self) -> bool:
+        """True once the server answers and has a model loaded."""
+        try:
+            response = await self._http.get("/status", params={"token": self.auth_token}, timeout=2.0)
+            return response.status_code == 200 and bool(response.json().get("model_file"))
+        except (httpx.HTTPError, ValueError):
+            return False
+
+    async def close(self) -> None:
+        await self._http.aclose()

@@ -1,0 +1,61 @@
+"""Configuration from the environment. A bad value stops start-up with a message naming it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from bot import PROJECT_ROOT
+
+
+class SettingError(ValueError):
+    """A setting is missing or malformed."""
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, str(default))
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise SettingError(f"{name} must be a port number between 1 and 65535, not {raw!r}")
+    return int(raw)
+
+
+@dataclass(frozen=True)
+class Settings:
+    telegram_token: str
+    rasa_url: str
+    rasa_auth_token: str
+    start_servers: bool
+    rasa_port: int
+    action_port: int
+    model_path: Path
+    run_dir: Path
+    pseudonym_secret: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        rasa_port = _port(env, "RASA_PORT", 5005)
+        action_port = _port(env, "ACTION_PORT", 5055)
+        if rasa_port == action_port:
+            raise SettingError("RASA_PORT and ACTION_PORT must differ")
+        external = env.get("RASA_URL", "").strip()
+        if external and not external.startswith(("http://", "https://")):
+            raise SettingError(f"RASA_URL must start with http:// or https://, not {external!r}")
+        model = Path(env.get("MODEL_PATH") or PROJECT_ROOT / "models" / "current.tar.gz")
+        if not external and not model.exists():
+            raise SettingError(f"MODEL_PATH: no trained model at {model}; run `make run` to train one")
+        return cls(
+            telegram_token=env.get("TELEGRAM_BOT_TOKEN", "").strip(),
+            rasa_url=external or f"http://127.0.0.1:{rasa_port}",
+            # Only this process and the Rasa server it starts know the token.
+            rasa_auth_token=env.get("RASA_AUTH_TOKEN") or secrets.token_urlsafe(24),
+            start_servers=not external,
+            rasa_port=rasa_port,
+            action_port=action_port,
+            model_path=model,
+            run_dir=Path(env.get("RUN_DIR") or PROJECT_ROOT / ".run"),
+            pseudonym_secret=env.get("PSEUDONYM_SECRET") or secrets.token_hex(16),
+        )
