@@ -36,7 +36,7 @@ $(VENV)/.installed: requirements.lock
 install: $(VENV)/.installed
 
 %.mo: %.po $(VENV)/.installed
-	$(BIN)/pybabel compile --statistics --use-fuzzy -i $< -o $@
+	$(BIN)/pybabel compile --statistics -i $< -o $@
 
 catalogs: $(MO_FILES)
 

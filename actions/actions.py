@@ -1,4 +1,8 @@
-"""Custom actions: serving content, switching language, and the two-step fallback."""
+"""Custom actions. Each one sets slots; the rules then send the matching response.
+
+action_show_content also sends the article itself (one message per part) and, when the article
+is not translated yet, a short note in the person's language.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.content import ContentError, Library
 from bot import languages
+from bot.i18n import default_catalogs
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +28,7 @@ def reply_language(tracker: Tracker) -> str:
 
 
 class ActionShowContent(Action):
-    """Sends the article for the topic the person asked about, then offers a next step."""
+    """Sends the article for the topic the person asked about and picks the next exercise."""
 
     def __init__(self, library: Library | None = None) -> None:
         self.library = library or Library()
@@ -33,28 +38,32 @@ class ActionShowContent(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         language = reply_language(tracker)
+        t = default_catalogs().for_language(language)
         intent = (tracker.latest_message.get("intent") or {}).get("name", "")
         try:
             topics = self.library.topics()
             topic = self.library.topic_for_intent(intent)
-            next_intent = topics[topic.next_topic].intent if topic.next_topic in topics else topic.intent
             article = self.library.article(topic.name, language)
         except ContentError as error:
             log.error("Cannot serve content for intent %s in %s: %s", intent, language, error)
-            dispatcher.utter_message(response="utter_content_unavailable")
-            return []
+            dispatcher.utter_message(
+                text=t.pgettext("content", "Sorry, I cannot show this text right now. Please choose another topic, or try again later.")
+            )
+            return [SlotSet("next_intent", "show_menu")]
         if article.language != language:
-            dispatcher.utter_message(response="utter_content_in_english")
+            dispatcher.utter_message(
+                text=t.pgettext("content", "This text is not yet available in your language, so here it is in English.")
+            )
         first, *rest = article.parts
         dispatcher.utter_message(text=f"{article.title}\n\n{first}")
         for part in rest:
             dispatcher.utter_message(text=part)
-        dispatcher.utter_message(response="utter_next_step", next_intent=next_intent)
-        return []
+        following = topics.get(topic.next_topic, topic)
+        return [SlotSet("next_intent", following.intent)]
 
 
 class ActionChangeLanguage(Action):
-    """Switches to the language the person named, or shows the language menu."""
+    """Switches to the language the person named; otherwise the language menu follows."""
 
     def name(self) -> str:
         return "action_change_language"
@@ -63,19 +72,14 @@ class ActionChangeLanguage(Action):
         entity = next(tracker.get_latest_entity_values("language"), None)
         chosen = languages.normalize(entity) or languages.find_language_name(tracker.latest_message.get("text") or "")
         if chosen is None:
-            buttons = [
-                {"title": languages.native_name(code), "payload": f'/change_language{{"language": "{code}"}}'}
-                for code in languages.SUPPORTED
-            ]
-            dispatcher.utter_message(response="utter_choose_language", buttons=buttons)
-            return []
+            return [SlotSet("language_switched", False)]
         # The front end stores the choice when it sees `set_language` in the reply.
-        dispatcher.utter_message(response="utter_language_changed", language=chosen, custom={"set_language": chosen})
-        return [SlotSet("language", chosen)]
+        dispatcher.utter_message(json_message={"set_language": chosen})
+        return [SlotSet("language", chosen), SlotSet("language_switched", True)]
 
 
 class ActionHandleFallback(Action):
-    """Asks to rephrase; after two misses in a row, offers a volunteer instead."""
+    """Counts the misunderstood messages in a row, so the response can offer a volunteer."""
 
     def name(self) -> str:
         return "action_handle_fallback"
@@ -88,8 +92,4 @@ class ActionHandleFallback(Action):
             if ((event.get("parse_data") or {}).get("intent") or {}).get("name") != FALLBACK_INTENT:
                 break
             misses += 1
-        if misses >= MISSES_BEFORE_OFFERING_A_VOLUNTEER:
-            dispatcher.utter_message(response="utter_offer_volunteer")
-        else:
-            dispatcher.utter_message(response="utter_please_rephrase")
-        return []
+        return [SlotSet("fallback_repeated", misses >= MISSES_BEFORE_OFFERING_A_VOLUNTEER)]

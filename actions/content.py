@@ -15,11 +15,29 @@ from pathlib import Path
 import yaml
 
 from bot import PROJECT_ROOT
+from bot.organisation import load_organisation
+from bot.resources import load_resources
 
 log = logging.getLogger(__name__)
 
 FALLBACK_LANGUAGE = "en"
 MAX_PART_CHARS = 3500  # one Telegram message holds 4,096 characters; leave room for formatting
+
+
+class _KeepUnknown(dict):
+    """Leaves a {placeholder} that has no value as it is, instead of failing."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def fill_placeholders(text: str, language: str) -> str:
+    """Fills {crisis_line_phone}, {programme_name} and the like into an article's text."""
+    values = _KeepUnknown({**load_resources(), **load_organisation().variables(language)})
+    try:
+        return text.format_map(values)
+    except (ValueError, IndexError):  # a stray "{" in an article: show it as written
+        return text
 
 
 class ContentError(Exception):
@@ -91,7 +109,7 @@ class Library:
             raise ContentError(f"{language}/{topic}.md does not exist") from error
         except (OSError, UnicodeDecodeError) as error:
             raise ContentError(f"{language}/{topic}.md cannot be read: {type(error).__name__}") from error
-        return parse_article(topic, language, text)
+        return parse_article(topic, language, fill_placeholders(text, language))
 
     def article(self, topic: str, language: str) -> Article:
         """The article in `language`, else in English. Raises ContentError if neither works."""

@@ -21,6 +21,7 @@ from bot import PROJECT_ROOT
 log = logging.getLogger(__name__)
 
 DOMAIN = "messages"
+BUTTON_CONTEXT = "button"  # msgctxt of button titles, shared by all responses
 _RECHECK_SECONDS = 2.0
 
 

@@ -13,14 +13,15 @@ from typing import Any, Optional
 
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
 from bot import languages
-from bot.i18n import Catalogs, default_catalogs
+from bot.i18n import BUTTON_CONTEXT, Catalogs, default_catalogs
 from bot.organisation import load_organisation
 
-BUTTON_CONTEXT = "button"
+
 
 
 def localize_response(response: dict[str, Any], utter_action: str, language: str, catalogs: Catalogs) -> None:
@@ -28,8 +29,29 @@ def localize_response(response: dict[str, Any], utter_action: str, language: str
     if response.get("text"):
         response["text"] = catalogs.pgettext(language, utter_action, response["text"])
     for button in response.get("buttons") or []:
-        if button.get("title"):
+        if button.get("title") and not str(button.get("payload", "")).startswith("/change_language{"):
             button["title"] = catalogs.pgettext(language, BUTTON_CONTEXT, button["title"])
+
+
+def language_switched_this_turn(tracker: DialogueStateTracker) -> Optional[str]:
+    """The language an action set since the person's last message, if any."""
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            return None
+        if isinstance(event, SlotSet) and event.key == "language" and event.value:
+            return str(event.value)
+    return None
+
+
+def reply_language(tracker: DialogueStateTracker, filled_slots: dict[str, Any], requested: Optional[str]) -> str:
+    """A language switched in this very turn, else the message metadata, else the slot, else English."""
+    metadata = (tracker.latest_message.metadata or {}) if tracker.latest_message else {}
+    return languages.resolve(
+        requested,
+        language_switched_this_turn(tracker),
+        metadata.get("language"),
+        filled_slots.get("language"),
+    )
 
 
 class CatalogNLG(TemplatedNaturalLanguageGenerator):
@@ -51,12 +73,7 @@ class CatalogNLG(TemplatedNaturalLanguageGenerator):
         **kwargs: Any,
     ) -> Optional[dict[str, Any]]:
         filled_slots = tracker.current_slot_values()
-        # An action may ask for a language explicitly (the language it just switched to).
-        language = languages.resolve(
-            kwargs.pop("language", None),
-            (tracker.latest_message.metadata or {}).get("language") if tracker.latest_message else None,
-            filled_slots.get("language"),
-        )
+        language = reply_language(tracker, filled_slots, kwargs.pop("language", None))
         chosen = self._random_response_for(utter_action, output_channel, filled_slots)
         if chosen is None:
             return None
