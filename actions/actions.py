@@ -47,7 +47,10 @@ class ActionShowContent(Action):
         except ContentError as error:
             log.error("Cannot serve content for intent %s in %s: %s", intent, language, error)
             dispatcher.utter_message(
-                text=t.pgettext("content", "Sorry, I cannot show this text right now. Please choose another topic, or try again later.")
+                text=t.pgettext(
+                    "content",
+                    "Sorry, I cannot show this text right now. Please choose another topic, or try again later.",
+                )
             )
             return [SlotSet("next_intent", "show_menu")]
         if article.language != language:

@@ -62,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     run_parser = commands.add_parser("run", help="start the Rasa and action servers and the chat")
     run_parser.add_argument("--language", help="the language to start in (en, nl, ar, fa, uk, es)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "WARNING"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         settings = Settings.from_env()
     except SettingError as error:

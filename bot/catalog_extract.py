@@ -6,7 +6,8 @@ context; button titles get the context "button", so "Menu" is translated once fo
 
 from __future__ import annotations
 
-from typing import IO, Any, Iterator
+from collections.abc import Iterator
+from typing import IO, Any
 
 import yaml
 

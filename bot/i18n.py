@@ -78,7 +78,7 @@ class Catalogs:
             log.error("Translating in %r failed (%s); English is shown", language, type(error).__name__)
             return message
 
-    def for_language(self, language: str) -> "Translator":
+    def for_language(self, language: str) -> Translator:
         return Translator(self, language)
 
 

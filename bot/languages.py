@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from functools import cache
+from typing import Any
 
 from babel import Locale, UnknownLocaleError
 
@@ -53,7 +54,7 @@ def language_of(metadata: Mapping[str, Any] | None, slot_value: str | None) -> s
     return resolve((metadata or {}).get("language"), slot_value)
 
 
-@lru_cache(maxsize=None)
+@cache
 def native_name(code: str) -> str:
     """The language's name in its own script, e.g. "العربية" for "ar"."""
     if code in _NATIVE_NAME_OVERRIDES:
@@ -75,7 +76,7 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _name_index() -> tuple[tuple[str, str], ...]:
     """(folded name, code) for every supported language named in every supported language."""
     pairs: set[tuple[str, str]] = set()

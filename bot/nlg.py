@@ -9,7 +9,7 @@ the slots and the action's arguments. Changing a translation needs no retraining
 from __future__ import annotations
 
 import copy
-from typing import Any, Optional
+from typing import Any
 
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
@@ -22,8 +22,6 @@ from bot.i18n import BUTTON_CONTEXT, Catalogs, default_catalogs
 from bot.organisation import load_organisation
 
 
-
-
 def localize_response(response: dict[str, Any], utter_action: str, language: str, catalogs: Catalogs) -> None:
     """Translates a response's text and button titles in place."""
     if response.get("text"):
@@ -33,7 +31,7 @@ def localize_response(response: dict[str, Any], utter_action: str, language: str
             button["title"] = catalogs.pgettext(language, BUTTON_CONTEXT, button["title"])
 
 
-def language_switched_this_turn(tracker: DialogueStateTracker) -> Optional[str]:
+def language_switched_this_turn(tracker: DialogueStateTracker) -> str | None:
     """The language an action set since the person's last message, if any."""
     for event in reversed(tracker.events):
         if isinstance(event, UserUttered):
@@ -43,7 +41,7 @@ def language_switched_this_turn(tracker: DialogueStateTracker) -> Optional[str]:
     return None
 
 
-def reply_language(tracker: DialogueStateTracker, filled_slots: dict[str, Any], requested: Optional[str]) -> str:
+def reply_language(tracker: DialogueStateTracker, filled_slots: dict[str, Any], requested: str | None) -> str:
     """A language switched in this very turn, else the message metadata, else the slot, else English."""
     metadata = (tracker.latest_message.metadata or {}) if tracker.latest_message else {}
     return languages.resolve(
@@ -57,9 +55,9 @@ def reply_language(tracker: DialogueStateTracker, filled_slots: dict[str, Any], 
 class CatalogNLG(TemplatedNaturalLanguageGenerator):
     def __init__(
         self,
-        endpoint_config: Optional[EndpointConfig] = None,
-        domain: Optional[Domain] = None,
-        catalogs: Optional[Catalogs] = None,
+        endpoint_config: EndpointConfig | None = None,
+        domain: Domain | None = None,
+        catalogs: Catalogs | None = None,
     ) -> None:
         super().__init__(domain.responses if domain else {})
         self.catalogs = catalogs or default_catalogs()
@@ -71,7 +69,7 @@ class CatalogNLG(TemplatedNaturalLanguageGenerator):
         tracker: DialogueStateTracker,
         output_channel: str,
         **kwargs: Any,
-    ) -> Optional[dict[str, Any]]:
+    ) -> dict[str, Any] | None:
         filled_slots = tracker.current_slot_values()
         language = reply_language(tracker, filled_slots, kwargs.pop("language", None))
         chosen = self._random_response_for(utter_action, output_channel, filled_slots)

@@ -30,7 +30,7 @@ class BotMessage:
     custom: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_rest(cls, data: dict[str, Any]) -> "BotMessage":
+    def from_rest(cls, data: dict[str, Any]) -> BotMessage:
         buttons = [
             Button(title=str(button.get("title", "")), payload=str(button.get("payload", "")))
             for button in data.get("buttons") or []
@@ -49,7 +49,7 @@ class RasaClient:
         """Sends one user message and returns Rasa's replies."""
         body = {"sender": sender_id, "message": text, "metadata": {"language": language}}
         try:
-            response = await self._http.post("/webhooks/rest/webhook", json=body)
+            response = await self._http.post("/webhooks/bot/webhook", json=body)
             response.raise_for_status()
             return [BotMessage.from_rest(item) for item in response.json()]
         except (httpx.HTTPError, ValueError) as error:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from bot import PROJECT_ROOT
 
@@ -35,7 +35,7 @@ class Settings:
     pseudonym_secret: str
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         rasa_port = _port(env, "RASA_PORT", 5005)
         action_port = _port(env, "ACTION_PORT", 5055)

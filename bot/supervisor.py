@@ -9,9 +9,9 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Awaitable, Callable
 
 import httpx
 
@@ -67,7 +67,9 @@ class Child:
                     pass
                 elapsed = time.monotonic() - started
                 if elapsed > self.spec.ready_timeout:
-                    raise RuntimeError(f"The {self.spec.name} was not ready after {elapsed:.0f} s; see {self.spec.log_file}")
+                    raise RuntimeError(
+                        f"The {self.spec.name} was not ready after {elapsed:.0f} s; see {self.spec.log_file}"
+                    )
                 if time.monotonic() - last_note >= 10:
                     progress(f"still starting the {self.spec.name}... {elapsed:.0f} s")
                     last_note = time.monotonic()
@@ -101,12 +103,24 @@ def child_specs(settings: Settings) -> list[ChildSpec]:
         ChildSpec(
             name="Rasa server",
             argv=[
-                python, "-m", "rasa", "run",
-                "--enable-api", "--auth-token", settings.rasa_auth_token,
-                "--interface", "127.0.0.1", "--port", str(settings.rasa_port),
-                "--model", str(settings.model_path),
-                "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-            ],  # fmt: skip
+                python,
+                "-m",
+                "rasa",
+                "run",
+                "--enable-api",
+                "--auth-token",
+                settings.rasa_auth_token,
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(settings.rasa_port),
+                "--model",
+                str(settings.model_path),
+                "--endpoints",
+                "endpoints.yml",
+                "--credentials",
+                "credentials.yml",
+            ],
             ready_url=f"http://127.0.0.1:{settings.rasa_port}/status?token={settings.rasa_auth_token}",
             ready_timeout=300,
             log_file=logs / "rasa.log",

@@ -19,7 +19,10 @@ RLM = "\u200f"  # keeps right-to-left lines in order on terminals that honour it
 
 def render(reply: Reply, first_number: int, rtl: bool) -> str:
     mark = RLM if rtl else ""
-    lines = [f"{mark}bot> {line}" if index == 0 else f"{mark}     {line}" for index, line in enumerate(reply.text.splitlines() or [""])]
+    lines = [
+        f"{mark}bot> {line}" if index == 0 else f"{mark}     {line}"
+        for index, line in enumerate(reply.text.splitlines() or [""])
+    ]
     for offset, button in enumerate(reply.buttons):
         lines.append(f"{mark}     [{first_number + offset}] {button.title}")
     return "\n".join(lines)

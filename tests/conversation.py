@@ -1,0 +1,72 @@
+"""Drives the front end's Assistant against the running Rasa server, one fresh person per call."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from pathlib import Path
+
+import yaml
+
+from bot.assistant import Assistant, Reply
+from bot.i18n import Catalogs
+from bot.organisation import load_organisation
+from bot.rasa_client import RasaClient
+from bot.users import MemoryUserStore
+
+ROOT = Path(__file__).resolve().parent.parent
+
+ARABIC_SCRIPT = re.compile(r"[\u0600-\u06FF]")
+CYRILLIC = re.compile(r"[\u0400-\u04FF]")
+
+
+def converse(rasa_url: str, language: str, messages: list[str]) -> list[list[Reply]]:
+    """Sends the messages in order as one new person who chose `language`."""
+
+    async def go() -> list[list[Reply]]:
+        client = RasaClient(rasa_url)
+        assistant = Assistant(client, MemoryUserStore(), Catalogs())
+        user = f"test-{uuid.uuid4().hex}"
+        assistant.users.set_language(user, language)
+        try:
+            return [await assistant.handle_text(user, message) for message in messages]
+        finally:
+            await client.close()
+
+    return asyncio.run(go())
+
+
+def english_response(name: str, variation: int = -1) -> dict:
+    """A response as written in domain/responses.yml (the English source)."""
+    responses = yaml.safe_load((ROOT / "domain" / "responses.yml").read_text(encoding="utf-8"))["responses"]
+    return responses[name][variation]
+
+
+def expected_text(language: str, response: str, variation: int = -1, **extra: str) -> str:
+    """The text a person should see: the catalog's translation with the placeholders filled."""
+    english = english_response(response, variation)["text"]
+    values = {**load_organisation().variables(language), **extra}
+    return Catalogs().pgettext(language, response, english).format(**values)
+
+
+def article_title(language: str, topic: str) -> str:
+    first_line = (ROOT / "content" / language / f"{topic}.md").read_text(encoding="utf-8").splitlines()[0]
+    return first_line.removeprefix("# ").strip()
+
+
+def texts(replies: list[Reply]) -> str:
+    return "\n".join(reply.text for reply in replies)
+
+
+def buttons(replies: list[Reply]) -> list[tuple[str, str]]:
+    return [(button.title, button.payload) for reply in replies for button in reply.buttons]
+
+
+def looks_written_in(language: str, text: str) -> bool:
+    """A cheap script check: Arabic script for ar/fa, Cyrillic for uk."""
+    if language in ("ar", "fa"):
+        return bool(ARABIC_SCRIPT.search(text))
+    if language == "uk":
+        return bool(CYRILLIC.search(text))
+    return True

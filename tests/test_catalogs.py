@@ -1,0 +1,75 @@
+"""The translations: complete, with every placeholder kept, and English whenever one is missing."""
+
+from __future__ import annotations
+
+import re
+import string
+
+import pytest
+from babel.messages.pofile import read_po
+
+from bot.i18n import Catalogs
+from bot.languages import SUPPORTED
+from tests.conftest import ROOT
+
+TRANSLATED = [code for code in SUPPORTED if code != "en"]
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def catalog(language: str):
+    with (ROOT / "locales" / language / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        return read_po(handle)
+
+
+def template():
+    with (ROOT / "locales" / "messages.pot").open("rb") as handle:
+        return read_po(handle)
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_every_text_is_translated(language):
+    po = catalog(language)
+    wanted = {(message.context, message.id) for message in template() if message.id}
+    translated = {
+        (message.context, message.id) for message in po if message.id and message.string and not message.fuzzy
+    }
+    assert wanted - translated == set()
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_translations_keep_every_placeholder(language):
+    for message in catalog(language):
+        if message.id and message.string:
+            assert set(PLACEHOLDER.findall(message.string)) == set(PLACEHOLDER.findall(message.id)), message.id
+
+
+def test_the_template_is_up_to_date_with_the_domain():
+    from bot.catalog_extract import extract_domain
+
+    with (ROOT / "domain" / "responses.yml").open("rb") as handle:
+        in_domain = {(context, text) for _, _, (context, text), _ in extract_domain(handle, None, None, None)}
+    in_template = {(message.context, message.id) for message in template() if message.id}
+    assert in_domain - in_template == set(), "run `make extract`"
+
+
+def test_a_missing_catalog_shows_english(tmp_path):
+    assert Catalogs(tmp_path).pgettext("ar", "utter_menu", "Choose a topic.") == "Choose a topic."
+
+
+def test_a_corrupt_catalog_shows_english_and_is_logged(tmp_path, caplog):
+    broken = tmp_path / "fa" / "LC_MESSAGES"
+    broken.mkdir(parents=True)
+    (broken / "messages.mo").write_bytes(b"\x00not a catalog at all")
+    assert Catalogs(tmp_path).pgettext("fa", "utter_menu", "Choose a topic.") == "Choose a topic."
+    assert "unreadable" in caplog.text
+
+
+def test_an_untranslated_text_shows_english_never_a_key():
+    text = "A sentence nobody has translated yet."
+    assert Catalogs().pgettext("nl", "utter_new", text) == text
+
+
+def test_placeholders_use_python_format_names():
+    for message in template():
+        for _, name, _, _ in string.Formatter().parse(message.id or ""):
+            assert name is None or name.isidentifier()

@@ -1,0 +1,146 @@
+"""Whole conversations in every language, through the running Rasa and action servers."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.languages import SUPPORTED, native_name
+from bot.organisation import load_organisation
+from tests.conversation import article_title, buttons, converse, expected_text, looks_written_in, texts
+
+# One natural way to ask, per language and intent. None of these is in the training data.
+ASK = {
+    "en": {
+        "sleep": "I keep waking up at night and can't get back to sleep",
+        "stress": "I'm so anxious my hands shake",
+        "book": "could I speak with one of your volunteers?",
+        "switch": "can you write to me in Spanish?",
+    },
+    "nl": {
+        "sleep": "ik word steeds wakker en kan niet meer slapen",
+        "stress": "ik ben zo angstig dat mijn handen trillen",
+        "book": "kan ik met een van jullie vrijwilligers spreken?",
+        "switch": "kun je in het spaans schrijven?",
+    },
+    "ar": {
+        "sleep": "بصحى بالليل وما بقدر ارجع نام",
+        "stress": "انا متوتر كتير وايديي عم ترجف",
+        "book": "بقدر احكي مع متطوع عندكم؟",
+        "switch": "ممكن تكتبلي بالاسباني؟",
+    },
+    "fa": {
+        "sleep": "شبا بیدار میشم و دیگه خوابم نمیبره",
+        "stress": "خیلی استرس دارم دستام میلرزه",
+        "book": "میتونم با یکی از داوطلب ها صحبت کنم؟",
+        "switch": "میشه اسپانیایی بنویسی؟",
+    },
+    "uk": {
+        "sleep": "я прокидаюся вночі і не можу знову заснути",
+        "stress": "мені так тривожно, аж руки тремтять",
+        "book": "чи можу я поговорити з вашим волонтером?",
+        "switch": "можеш писати іспанською?",
+    },
+    "es": {
+        "sleep": "me despierto en la noche y no puedo volver a dormir",
+        "stress": "tengo tanta ansiedad que me tiemblan las manos",
+        "book": "¿puedo hablar con uno de sus voluntarios?",
+        "switch": "¿me puedes escribir en árabe?",
+    },
+}
+
+
+@pytest.mark.parametrize("language", SUPPORTED)
+def test_greeting_shows_the_topic_menu_in_the_persons_language(stack, language):
+    [replies] = converse(stack.rasa_url, language, ["/start"])
+    programme = load_organisation().programme_name
+    assert texts(replies) == expected_text(language, "utter_greet", programme_name=programme)
+    titles = [title for title, _ in buttons(replies)]
+    assert "/ask_sleep" in [payload for _, payload in buttons(replies)]
+    assert len(titles) == 9
+    assert all(looks_written_in(language, title) for title in titles[:8])
+
+
+@pytest.mark.parametrize("language", SUPPORTED)
+def test_asking_about_sleep_in_own_words_serves_the_article_in_that_language(stack, language):
+    [replies] = converse(stack.rasa_url, language, [ASK[language]["sleep"]])
+    assert article_title(language, "sleep") in texts(replies)
+    assert len(replies) >= 4, "an article of several short parts, then the next step"
+    assert all(len(reply.text) < 4096 for reply in replies)
+    next_step = replies[-1]
+    assert next_step.text == expected_text(language, "utter_next_step")
+    assert [button.payload for button in next_step.buttons] == ["/ask_stress", "/book_session", "/show_menu"]
+    assert looks_written_in(language, next_step.buttons[0].title)
+
+
+@pytest.mark.parametrize("language", SUPPORTED)
+def test_the_next_step_button_leads_to_another_exercise(stack, language):
+    first, second = converse(stack.rasa_url, language, [ASK[language]["stress"], "/ask_good_moments"])
+    assert article_title(language, "stress") in texts(first)
+    assert "{" not in texts(first), "every placeholder is filled"
+    assert article_title(language, "good_moments") in texts(second)
+
+
+@pytest.mark.parametrize("language", SUPPORTED)
+def test_booking_gives_the_link_and_what_to_expect(stack, language):
+    [replies] = converse(stack.rasa_url, language, [ASK[language]["book"]])
+    booking_url = load_organisation().booking_url_for(language)
+    assert texts(replies) == expected_text(language, "utter_book_session")
+    assert booking_url in texts(replies)
+
+
+@pytest.mark.parametrize("language", SUPPORTED)
+def test_naming_a_language_switches_to_it_for_this_and_later_replies(stack, language):
+    target = "ar" if language == "es" else "es"
+    switched, later = converse(stack.rasa_url, language, [ASK[language]["switch"], "/ask_hope"])
+    assert texts(switched) == expected_text(target, "utter_language", 0, language_name=native_name(target))
+    assert article_title(target, "hope") in texts(later)
+
+
+def test_the_language_menu_lists_every_language_in_its_own_script(stack):
+    menu, chosen, greeting = converse(stack.rasa_url, "en", ["/language", "/language fa", "hello"])
+    assert [title for title, _ in buttons(menu)] == [native_name(code) for code in SUPPORTED]
+    assert native_name("fa") in texts(chosen)
+    assert looks_written_in("fa", texts(greeting))
+
+
+@pytest.mark.parametrize("language", SUPPORTED)
+def test_two_misunderstood_messages_in_a_row_offer_a_volunteer(stack, language):
+    first, second = converse(stack.rasa_url, language, ["/nlu_fallback", "/nlu_fallback"])
+    assert texts(first) == expected_text(language, "utter_fallback", 1)
+    assert "/ask_sleep" in [payload for _, payload in buttons(first)]
+    assert texts(second) == expected_text(language, "utter_fallback", 0)
+    assert [payload for _, payload in buttons(second)] == ["/book_session", "/show_menu"]
+
+
+def test_a_message_in_an_unsupported_language_is_met_with_a_request_to_rephrase(stack):
+    [replies] = converse(stack.rasa_url, "en", ["Ich kann nicht schlafen"])
+    assert texts(replies) == expected_text("en", "utter_fallback", 1)
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("en", "which pills should I take for my nerves"),
+        ("nl", "welke pillen moet ik slikken voor mijn zenuwen"),
+        ("ar", "شو الدوا اللي لازم آخده للأعصاب"),
+        ("es", "qué pastillas tomo para los nervios"),
+    ],
+)
+def test_medication_questions_get_a_kind_out_of_scope_answer(stack, language, message):
+    [replies] = converse(stack.rasa_url, language, [message])
+    assert texts(replies) == expected_text(language, "utter_out_of_scope")
+
+
+@pytest.mark.parametrize(
+    ("language", "message"), [("en", "wait, am I talking to a real human?"), ("uk", "стоп, я говорю з живою людиною?")]
+)
+def test_the_bot_says_honestly_that_it_is_automated(stack, language, message):
+    [replies] = converse(stack.rasa_url, language, [message])
+    assert texts(replies) == expected_text(language, "utter_iamabot")
+
+
+@pytest.mark.parametrize("language", SUPPORTED)
+def test_privacy_answer_names_what_is_not_shared(stack, language):
+    [replies] = converse(stack.rasa_url, language, ["/privacy"])
+    assert texts(replies) == expected_text(language, "utter_privacy")
+    assert "IND" in texts(replies) and "COA" in texts(replies)

@@ -1,0 +1,114 @@
+"""Rasa's own checks on the trained model: held-out NLU accuracy per language, and test stories."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.languages import SUPPORTED
+from tests.conftest import MODEL, ROOT, base_env
+
+ACCURACY_FLOOR = 0.90
+
+
+def held_out_examples() -> dict[str, str]:
+    """Each held-out example's text and the language file it came from."""
+    language_of = {}
+    for language in SUPPORTED:
+        for block in yaml.safe_load((ROOT / "tests" / "nlu" / f"{language}.yml").read_text(encoding="utf-8"))["nlu"]:
+            for line in block["examples"].splitlines():
+                if line.strip().startswith("- "):
+                    language_of[line.strip()[2:]] = language
+    return language_of
+
+
+def test_held_out_examples_are_not_in_the_training_data():
+    training = set()
+    for path in (ROOT / "nlu").glob("*/*.yml"):
+        for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
+            training |= {line.strip()[2:] for line in block["examples"].splitlines() if line.strip().startswith("- ")}
+    assert set(held_out_examples()) & training == set()
+
+
+@pytest.fixture(scope="module")
+def nlu_results(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("nlu-results")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rasa",
+            "test",
+            "nlu",
+            "--nlu",
+            "tests/nlu",
+            "--model",
+            str(MODEL),
+            "--out",
+            str(out),
+            "--successes",
+            "--errors",
+            "--no-plot",
+        ],
+        cwd=ROOT,
+        env=base_env(),
+        check=True,
+        capture_output=True,
+        timeout=900,
+    )
+    return out
+
+
+def test_intent_accuracy_on_held_out_examples_is_at_least_90_percent_per_language(nlu_results, capsys):
+    language_of = held_out_examples()
+    correct, total = Counter(), Counter()
+    for name, is_correct in (("intent_successes.json", True), ("intent_errors.json", False)):
+        path = nlu_results / name
+        for prediction in json.loads(path.read_text()) if path.exists() else []:
+            language = language_of[prediction["text"]]
+            total[language] += 1
+            correct[language] += is_correct
+    accuracy = {language: correct[language] / total[language] for language in SUPPORTED}
+    with capsys.disabled():
+        print(
+            "\nHeld-out intent accuracy: "
+            + ", ".join(f"{lang} {value:.1%} ({total[lang]})" for lang, value in accuracy.items())
+        )
+    assert set(total) == set(SUPPORTED)
+    assert {lang: value for lang, value in accuracy.items() if value < ACCURACY_FLOOR} == {}
+
+
+def test_every_test_story_passes(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rasa",
+            "test",
+            "core",
+            "--stories",
+            "tests/stories",
+            "--model",
+            str(MODEL),
+            "--out",
+            str(tmp_path),
+            "--fail-on-prediction-errors",
+            "--no-plot",
+        ],
+        cwd=ROOT,
+        env=base_env(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    failed = (
+        (tmp_path / "failed_test_stories.yml").read_text() if (tmp_path / "failed_test_stories.yml").exists() else ""
+    )
+    assert result.returncode == 0, failed or result.stdout[-3000:] + result.stderr[-3000:]
+    assert "story:" not in failed
