@@ -20,12 +20,15 @@ _ALIASES = {"prs": "fa", "per": "fa", "dari": "fa", "ukr": "uk", "ara": "ar", "s
 # Names people type that Babel's CLDR data does not list (dialect names, short forms).
 _EXTRA_NAMES = {
     "ar": ["عربي", "عربى", "arabi", "3arabi"],
-    "fa": ["دری", "دري", "farsi", "dari", "parsi", "persian", "فارسي", "پارسی"],
+    "fa": ["دری", "دري", "farsi", "dari", "parsi", "persian", "فارسي", "پارسی", "фарсі", "дарі"],
     "uk": ["українською", "по-українськи", "ukrainian", "украинский", "اوكراني", "أوكراني", "اوکراینی"],
     "nl": ["nederlands", "hollands", "dutch", "هولندي", "هلندی"],
     "es": ["español", "espanol", "castellano", "spanish", "اسباني", "إسباني", "اسپانیولی"],
     "en": ["english", "inglés", "ingles", "انجليزي", "انگلیسی", "англійською"],
 }
+
+_ARABIC_SCRIPT = re.compile(r"[\u0600-\u06FF]")
+_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 
 # Shown in the language menu; Persian speakers from Afghanistan call their language Dari.
 _NATIVE_NAME_OVERRIDES = {"fa": "فارسی / دری"}
@@ -93,6 +96,10 @@ def find_language_name(text: str) -> str | None:
     """The supported language a message names ("can we speak Arabic?" gives "ar"), or None."""
     folded = fold(text)
     for name, code in _name_index():
-        if re.search(rf"(?<!\w){re.escape(name)}", folded):
+        # Arabic script attaches prefixes to the name ("بالعربي", "وفارسی"), so no word boundary there.
+        boundary = "" if _ARABIC_SCRIPT.match(name) else r"(?<!\w)"
+        # Ukrainian declines the name ("іспанська", "іспанською"): match the stem.
+        stem = name[:-1] if _CYRILLIC.match(name) and name.endswith("а") else name
+        if re.search(boundary + re.escape(stem), folded):
             return code
     return None

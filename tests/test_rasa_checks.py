@@ -53,7 +53,6 @@ def nlu_results(tmp_path_factory) -> Path:
             "--out",
             str(out),
             "--successes",
-            "--errors",
             "--no-plot",
         ],
         cwd=ROOT,
