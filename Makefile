@@ -10,7 +10,8 @@ BIN    := $(VENV)/bin
 export PYTHONPATH := $(CURDIR)
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
-export PYTHONWARNINGS := ignore::DeprecationWarning
+# Rasa's dependencies print pages of deprecation warnings at import.
+export PYTHONWARNINGS := ignore
 
 TRAINING_DATA := config.yml $(wildcard domain/*.yml) $(wildcard nlu/*/*.yml) $(wildcard dialogue/*.yml)
 PO_FILES      := $(wildcard locales/*/LC_MESSAGES/messages.po)

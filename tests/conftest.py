@@ -34,6 +34,21 @@ def base_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def wait_until_healthy(url: str, timeout: float = 90) -> None:
+    """Polls `url` until it answers 200."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
 class StreamCollector:
     """Collects a child's output in a thread, so tests can wait for text with a timeout."""
 
@@ -122,10 +137,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory):
         stack.stderr.wait_for("Ready after", 0, timeout=400)
         stack.greeting = stack.read_reply()
         yield stack
+        # Ctrl-C, as in a terminal: the chat and both servers stop cleanly.
+        process.send_signal(signal.SIGINT)
+        assert process.wait(60) == 0
+        assert "Stopped." in stack.stderr.buffer
+        for port in (rasa_port, action_port):
+            with socket.socket() as sock:
+                assert sock.connect_ex(("127.0.0.1", port)) != 0, f"something still listens on {port}"
     finally:
         if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(60)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            process.kill()

@@ -5,13 +5,12 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 
 from bot.i18n import Catalogs
-from tests.conftest import ROOT, base_env, free_port
+from tests.conftest import ROOT, base_env, free_port, wait_until_healthy
 
 
 @pytest.fixture(scope="module")
@@ -34,13 +33,7 @@ def action_server(content_dir):
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.3)
+    wait_until_healthy(f"{url}/health")
     yield url
     process.terminate()
     process.wait(30)

@@ -36,31 +36,17 @@ def test_held_out_examples_are_not_in_the_training_data():
     assert set(held_out_examples()) & training == set()
 
 
+def rasa_test(*args: str, out: Path) -> subprocess.CompletedProcess:
+    """Runs one of Rasa's own test commands against the trained model."""
+    command = [sys.executable, "-m", "rasa", "test", *args, "--model", str(MODEL), "--out", str(out), "--no-plot"]
+    return subprocess.run(command, cwd=ROOT, env=base_env(), capture_output=True, text=True, timeout=900)
+
+
 @pytest.fixture(scope="module")
 def nlu_results(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("nlu-results")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rasa",
-            "test",
-            "nlu",
-            "--nlu",
-            "tests/nlu",
-            "--model",
-            str(MODEL),
-            "--out",
-            str(out),
-            "--successes",
-            "--no-plot",
-        ],
-        cwd=ROOT,
-        env=base_env(),
-        check=True,
-        capture_output=True,
-        timeout=900,
-    )
+    result = rasa_test("nlu", "--nlu", "tests/nlu", "--successes", out=out)
+    assert result.returncode == 0, result.stderr[-3000:]
     return out
 
 
@@ -84,30 +70,8 @@ def test_intent_accuracy_on_held_out_examples_is_at_least_90_percent_per_languag
 
 
 def test_every_test_story_passes(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rasa",
-            "test",
-            "core",
-            "--stories",
-            "tests/stories",
-            "--model",
-            str(MODEL),
-            "--out",
-            str(tmp_path),
-            "--fail-on-prediction-errors",
-            "--no-plot",
-        ],
-        cwd=ROOT,
-        env=base_env(),
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    failed = (
-        (tmp_path / "failed_test_stories.yml").read_text() if (tmp_path / "failed_test_stories.yml").exists() else ""
-    )
+    result = rasa_test("core", "--stories", "tests/stories", "--fail-on-prediction-errors", out=tmp_path)
+    failed_file = tmp_path / "failed_test_stories.yml"
+    failed = failed_file.read_text() if failed_file.exists() else ""
     assert result.returncode == 0, failed or result.stdout[-3000:] + result.stderr[-3000:]
     assert "story:" not in failed

@@ -7,16 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
-
-import httpx
 
 from bot.assistant import Assistant
 from bot.i18n import Catalogs
 from bot.rasa_client import RasaClient
 from bot.users import MemoryUserStore
-from tests.conftest import ROOT, base_env, free_port
+from tests.conftest import ROOT, base_env, free_port, wait_until_healthy
 from tests.conversation import article_title, expected_text, looks_written_in
 
 
@@ -64,15 +61,7 @@ def test_no_message_text_reaches_the_logs(stack):
 def test_a_dead_action_server_is_restarted(stack):
     pid = _pid_listening_on(int(stack.action_url.rsplit(":", 1)[1]))
     os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{stack.action_url}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    else:
-        raise AssertionError("the action server was not restarted")
+    wait_until_healthy(f"{stack.action_url}/health")
     assert article_title("en", "hope") in stack.say("I have lost all hope")
 
 
