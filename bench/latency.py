@@ -50,6 +50,7 @@ def percentile(values: list[float], fraction: float) -> float:
 def summary(latencies: list[float], seconds: float) -> dict[str, float]:
     return {
         "messages": len(latencies),
+        "mean_ms": round(statistics.fmean(latencies) * 1000, 1),
         "p50_ms": round(statistics.median(latencies) * 1000, 1),
         "p95_ms": round(percentile(latencies, 0.95) * 1000, 1),
         "messages_per_s": round(len(latencies) / seconds, 1),

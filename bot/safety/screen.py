@@ -1,0 +1,103 @@
+"""Decides a message's risk level from every language's lexicon."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+from bot import PROJECT_ROOT, languages
+from bot.safety.lexicon import Lexicon, LexiconError
+from bot.safety.normalize import normalize
+
+
+class Level(str, Enum):
+    NONE = "none"
+    DISTRESS = "distress"
+    THIRD_PARTY = "third_party"
+    ACUTE = "acute"
+
+
+@dataclass(frozen=True)
+class Assessment:
+    level: Level
+    categories: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()  # the lexicons that matched: the language to answer in
+
+    @property
+    def is_risk(self) -> bool:
+        return self.level is not Level.NONE
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"level": self.level.value, "categories": list(self.categories), "languages": list(self.languages)},
+            ensure_ascii=False,
+        )
+
+
+def safety_dir() -> Path:
+    return Path(os.environ.get("SAFETY_DIR") or PROJECT_ROOT / "content" / "safety")
+
+
+class SafetyScreen:
+    def __init__(self, lexicons: dict[str, Lexicon]) -> None:
+        self.lexicons = lexicons
+
+    @classmethod
+    def load(cls, directory: Path | None = None) -> SafetyScreen:
+        """Loads every supported language's lexicon; a missing or broken one stops start-up."""
+        directory = directory or safety_dir()
+        lexicons = {}
+        for code in languages.SUPPORTED:
+            path = directory / f"{code}.yml"
+            if not path.exists():
+                raise LexiconError(f"{path} is missing: every supported language needs a safety lexicon")
+            lexicons[code] = Lexicon.load(path)
+        return cls(lexicons)
+
+    def assess(self, text: str) -> Assessment:
+        normalized = normalize(text or "")
+        found: dict[Level, set[str]] = {level: set() for level in Level}
+        generic: set[str] = set()
+        matched_languages: list[str] = []
+        for code, lexicon in self.lexicons.items():
+            searchable = _blank(lexicon.not_risk, normalized)
+            hit = False
+            for level_name, categories in lexicon.categories.items():
+                level = Level(level_name)
+                for category, regex in categories.items():
+                    match = regex.search(searchable)
+                    if not match:
+                        continue
+                    hit = True
+                    if level is Level.ACUTE and _negated(lexicon, searchable, match.start()):
+                        found[Level.DISTRESS].add(f"{category}_negated")
+                    else:
+                        found[level].add(category)
+                        if category in lexicon.generic:
+                            generic.add(category)
+            if hit:
+                matched_languages.append(code)
+        if found[Level.THIRD_PARTY]:
+            # "My friend talks about suicide": the word names no person, the sentence names someone else.
+            found[Level.ACUTE] -= generic
+        for level in (Level.ACUTE, Level.THIRD_PARTY, Level.DISTRESS):
+            if found[level]:
+                categories = sorted(
+                    set().union(*(found[lv] for lv in (Level.ACUTE, Level.THIRD_PARTY, Level.DISTRESS)))
+                )
+                return Assessment(level, tuple(categories), tuple(matched_languages))
+        return Assessment(Level.NONE)
+
+
+def _blank(pattern: re.Pattern[str] | None, text: str) -> str:
+    """Replaces idioms that are not risk ("the battery is dead") with spaces."""
+    return pattern.sub(lambda match: " " * len(match.group()), text) if pattern else text
+
+
+def _negated(lexicon: Lexicon, text: str, start: int) -> bool:
+    """True when a negation ends right before the match ("I would never | kill myself")."""
+    return bool(lexicon.negations and lexicon.negations.search(text[max(0, start - 40) : start]))
