@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import signal
@@ -56,12 +57,50 @@ async def run(settings: Settings, language: str | None) -> int:
         progress("Stopped.")
 
 
+def safety_check(language: str | None) -> int:
+    """One message per line in, one JSON decision per line out: the same decision the bot makes."""
+    from bot.languages import resolve
+    from bot.safety import SafetyScreen
+
+    screen = SafetyScreen.load()
+    for line in sys.stdin:
+        assessment = screen.assess(line.rstrip("\n"))
+        reply_language = language if language in assessment.languages or not assessment.languages else None
+        result = json.loads(assessment.to_json())
+        result["reply_language"] = resolve(reply_language or (assessment.languages or (language,))[0])
+        print(json.dumps(result, ensure_ascii=False), flush=True)
+    return 0
+
+
+def safety_eval(directory: str) -> int:
+    from pathlib import Path
+
+    from bot.safety import SafetyScreen
+    from bot.safety.evaluation import evaluate, report
+
+    print(report(evaluate(SafetyScreen.load(), Path(directory))))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run", help="start the Rasa and action servers and the chat")
     run_parser.add_argument("--language", help="the language to start in (en, nl, ar, fa, uk, es)")
+    check_parser = commands.add_parser("safety-check", help="screen messages from standard input, one per line")
+    check_parser.add_argument("--lang", help="the person's language, for the reply")
+    check_parser.add_argument(
+        "--no-nlu",
+        action="store_true",
+        help="skip the Rasa net (the screen's lexicons decide alone; the Rasa net is not built yet)",
+    )
+    eval_parser = commands.add_parser("safety-eval", help="recall and false alarms per language on a labelled set")
+    eval_parser.add_argument("--dir", default="tests/safety", help="folder of <lang>.yml sets (default tests/safety)")
     args = parser.parse_args(argv)
+    if args.command == "safety-check":
+        return safety_check(args.lang)
+    if args.command == "safety-eval":
+        return safety_eval(args.dir)
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "WARNING"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -1,4 +1,4 @@
-"""One message's way through the front end: commands, language, then Rasa; never raises.
+"""One message's way through the front end: the safety screen, commands, then Rasa; never raises.
 
 The terminal chat uses this today and the Telegram front end will use the same class, so both
 behave the same. Message text is never logged.
@@ -18,6 +18,8 @@ import yaml
 from bot import PROJECT_ROOT, languages
 from bot.i18n import Catalogs
 from bot.rasa_client import BotMessage, Button, RasaClient, RasaUnavailable
+from bot.safety import Assessment, SafetyScreen
+from bot.safety.responses import RESIDENCES, crisis_messages, residence_confirmation
 from bot.users import UserStore
 
 log = logging.getLogger(__name__)
@@ -66,11 +68,19 @@ def cut_for_nlu(text: str) -> str:
     return cut.rsplit(maxsplit=1)[0] if " " in cut else cut
 
 
+@lru_cache(maxsize=1)
+def default_screen() -> SafetyScreen:
+    return SafetyScreen.load()
+
+
 class Assistant:
-    def __init__(self, rasa: RasaClient, users: UserStore, catalogs: Catalogs) -> None:
+    def __init__(
+        self, rasa: RasaClient, users: UserStore, catalogs: Catalogs, screen: SafetyScreen | None = None
+    ) -> None:
         self.rasa = rasa
         self.users = users
         self.catalogs = catalogs
+        self.screen = screen or default_screen()
 
     def language(self, user_key: str) -> str:
         return self.users.language(user_key) or languages.DEFAULT
@@ -87,6 +97,10 @@ class Assistant:
         t = self.catalogs.for_language(language)
         if not text:
             return [Reply(t.pgettext("bot", "I did not get any text. Please write your message in words."), language)]
+        # The safety screen sees every message first, whole, and does not need Rasa.
+        assessment = self.screen.assess(text)
+        if assessment.is_risk:
+            return self._crisis_replies(user_key, assessment)
         if text.startswith("/"):
             return await self._handle_command(user_key, text)
         if not has_words(text):
@@ -101,6 +115,10 @@ class Assistant:
             code = languages.normalize(argument) or languages.find_language_name(argument)
             payload = f'/change_language{{"language": "{code}"}}' if code else "/change_language"
             return await self._ask_rasa(user_key, payload)
+        if command == "/residence" and argument.strip() in RESIDENCES:
+            self.users.set_residence(user_key, argument.strip())
+            language = self.language(user_key)
+            return self._as_replies(residence_confirmation(self.catalogs, language, argument.strip()), language)
         if command in COMMAND_PAYLOADS:
             return await self._ask_rasa(user_key, COMMAND_PAYLOADS[command])
         match = _PAYLOAD.match(text)
@@ -122,6 +140,18 @@ class Assistant:
             t = self.catalogs.for_language(language)
             return [Reply(t.pgettext("bot", "I am having trouble right now. Please try again in a moment."), language)]
         return self._replies(user_key, answer)
+
+    def _crisis_replies(self, user_key: str, assessment: Assessment) -> list[Reply]:
+        """The crisis answer, in the person's language, or the language they just wrote in."""
+        chosen = self.language(user_key)
+        language = chosen if chosen in assessment.languages or not assessment.languages else assessment.languages[0]
+        log.warning("Safety screen: %s (%s)", assessment.level.value, ", ".join(assessment.categories))
+        messages = crisis_messages(self.catalogs, language, assessment, self.users.residence(user_key))
+        return self._as_replies(messages, language)
+
+    @staticmethod
+    def _as_replies(messages: list[tuple[str, list[Button]]], language: str) -> list[Reply]:
+        return [Reply(text=text, language=language, buttons=buttons) for text, buttons in messages]
 
     def _replies(self, user_key: str, answer: list[BotMessage]) -> list[Reply]:
         replies: list[Reply] = []

@@ -24,7 +24,7 @@ _VARIANTS = str.maketrans(
 )  # fmt: skip
 
 _PUNCTUATION = re.compile(r"[^\w\s']+")
-_REPEATS = re.compile(r"(\w)\1{2,}")  # "sooooo" → "soo"
+_REPEATS = re.compile(r"([^\W\d_])\1+")  # letters only: "dieeee" and "die" meet as "die", "kill" as "kil"
 _PERSIAN_MI = re.compile(r"(?<!\S)(ن?مي) (?=\S)")  # "مي خوام" and "ميخوام" → "ميخوام"
 _SPACES = re.compile(r"\s+")
 
@@ -35,6 +35,6 @@ def normalize(text: str) -> str:
     text = "".join(ch for ch in unicodedata.normalize("NFD", text) if not unicodedata.combining(ch))
     text = text.translate(_VARIANTS)
     text = _PUNCTUATION.sub(" ", text)
-    text = _REPEATS.sub(r"\1\1", text)
+    text = _REPEATS.sub(r"\1", text)
     text = _PERSIAN_MI.sub(r"\1", text)
     return " " + _SPACES.sub(" ", text).strip() + " "

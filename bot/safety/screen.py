@@ -45,6 +45,8 @@ def safety_dir() -> Path:
 class SafetyScreen:
     def __init__(self, lexicons: dict[str, Lexicon]) -> None:
         self.lexicons = lexicons
+        # An idiom is no risk whichever lexicon would otherwise match a word in it.
+        self.idioms = [lexicon.not_risk for lexicon in lexicons.values() if lexicon.not_risk]
 
     @classmethod
     def load(cls, directory: Path | None = None) -> SafetyScreen:
@@ -60,11 +62,13 @@ class SafetyScreen:
 
     def assess(self, text: str) -> Assessment:
         normalized = normalize(text or "")
+        for idioms in self.idioms:
+            normalized = _blank(idioms, normalized)
         found: dict[Level, set[str]] = {level: set() for level in Level}
         generic: set[str] = set()
         matched_languages: list[str] = []
         for code, lexicon in self.lexicons.items():
-            searchable = _blank(lexicon.not_risk, normalized)
+            searchable = normalized
             hit = False
             for level_name, categories in lexicon.categories.items():
                 level = Level(level_name)
@@ -93,9 +97,9 @@ class SafetyScreen:
         return Assessment(Level.NONE)
 
 
-def _blank(pattern: re.Pattern[str] | None, text: str) -> str:
+def _blank(pattern: re.Pattern[str], text: str) -> str:
     """Replaces idioms that are not risk ("the battery is dead") with spaces."""
-    return pattern.sub(lambda match: " " * len(match.group()), text) if pattern else text
+    return pattern.sub(lambda match: " " * len(match.group()), text)
 
 
 def _negated(lexicon: Lexicon, text: str, start: int) -> bool:

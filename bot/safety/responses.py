@@ -1,0 +1,115 @@
+"""What the person sees right after the safety screen found risk. Never depends on Rasa.
+
+Texts come from the catalogs (context "safety"); numbers and routes from
+content/resources/<country>.yml. The GP route depends on where the person lives, which is asked
+once and remembered.
+"""
+
+from __future__ import annotations
+
+from bot.i18n import Catalogs, Translator
+from bot.rasa_client import Button
+from bot.resources import load_resources
+from bot.safety.screen import Assessment, Level
+
+RESIDENCE_AZC = "azc"
+RESIDENCE_MUNICIPALITY = "municipality"
+RESIDENCES = (RESIDENCE_AZC, RESIDENCE_MUNICIPALITY)
+
+
+def _fill(text: str) -> str:
+    return text.format(**load_resources())
+
+
+def gp_route(t: Translator, residence: str | None) -> tuple[str, list[Button]]:
+    """How to reach a doctor, or the question where the person lives."""
+    if residence == RESIDENCE_AZC:
+        text = t.pgettext(
+            "safety",
+            "Please also contact a doctor. People who live in a reception centre (azc) can call the "
+            "{gp_azc_line_name}: {gp_azc_line_phone}. You can ask for an interpreter.",
+        )
+        return _fill(text), []
+    if residence == RESIDENCE_MUNICIPALITY:
+        text = t.pgettext(
+            "safety",
+            "Please also contact your own doctor (huisarts). In the evening, at night and at the weekend, "
+            "call the out-of-hours doctors' service (huisartsenpost).",
+        )
+        return text, []
+    question = t.pgettext("safety", "Please also contact a doctor. Where do you live now? Then I can show you how.")
+    return question, [
+        Button(t.pgettext("button", "🏠 In a reception centre (azc)"), f"/residence {RESIDENCE_AZC}"),
+        Button(t.pgettext("button", "🏘️ In a house in a town"), f"/residence {RESIDENCE_MUNICIPALITY}"),
+    ]
+
+
+def crisis_messages(
+    catalogs: Catalogs, language: str, assessment: Assessment, residence: str | None
+) -> list[tuple[str, list[Button]]]:
+    """The messages for a risk level, in order, each with its buttons."""
+    t = catalogs.for_language(language)
+    calm = Button(t.pgettext("button", "🌬️ Calm down (stress)"), "/ask_stress")
+    if assessment.level is Level.ACUTE:
+        return [
+            (
+                t.pgettext(
+                    "safety",
+                    "Thank you for telling me. I am glad you wrote. "
+                    "You matter, and you do not have to go through this alone.",
+                ),
+                [],
+            ),
+            (
+                _fill(
+                    t.pgettext(
+                        "safety",
+                        "If your life is in danger right now, call {emergency_number}.\n"
+                        "You can talk to {crisis_line_name} at any time, day and night: call {crisis_line_phone} "
+                        "or {crisis_line_free_phone} (free), or chat at {crisis_line_chat}.",
+                    )
+                ),
+                [],
+            ),
+            gp_route(t, residence),
+            (
+                t.pgettext(
+                    "safety", "I am still here. You can keep writing to me, or do a short calming exercise with me."
+                ),
+                [calm],
+            ),
+        ]
+    if assessment.level is Level.THIRD_PARTY:
+        return [
+            (
+                _fill(
+                    t.pgettext(
+                        "safety",
+                        "It is good that you want to help. "
+                        "If their life is in danger right now, call {emergency_number}.\n"
+                        "{crisis_line_name} is there day and night: call {crisis_line_phone} "
+                        "or {crisis_line_free_phone} (free), or chat at {crisis_line_chat}. "
+                        "You can also call them yourself to ask how to help.",
+                    )
+                ),
+                [Button(t.pgettext("button", "🤝 Help someone"), "/help_someone")],
+            ),
+        ]
+    return [
+        (
+            t.pgettext(
+                "safety",
+                "Thank you for telling me. What you describe sounds very heavy. Feelings like these can be signs of "
+                "severe emotional distress, and a doctor can help with them.",
+            ),
+            [],
+        ),
+        gp_route(t, residence),
+        (t.pgettext("safety", "For right now, a short calming exercise may help a little."), [calm]),
+    ]
+
+
+def residence_confirmation(catalogs: Catalogs, language: str, residence: str) -> list[tuple[str, list[Button]]]:
+    t = catalogs.for_language(language)
+    text, buttons = gp_route(t, residence)
+    return [(t.pgettext("safety", "Thank you. I will remember this."), []), (text, buttons)]

@@ -1,0 +1,170 @@
+"""The safety screen: recall per language, false alarms, robustness to how people type, and the
+crisis answer in the person's language even when Rasa is unreachable."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from bot.assistant import Assistant
+from bot.i18n import Catalogs
+from bot.languages import SUPPORTED
+from bot.rasa_client import RasaClient
+from bot.safety import Level, SafetyScreen
+from bot.safety.evaluation import evaluate, report
+from bot.safety.lexicon import LexiconError
+from bot.users import MemoryUserStore
+from tests.conftest import ROOT, base_env, free_port
+from tests.conversation import looks_written_in
+
+SCREEN = SafetyScreen.load()
+RESULTS = evaluate(SCREEN, ROOT / "tests" / "safety")
+
+
+def test_every_language_has_an_evaluation_set():
+    assert set(RESULTS) == set(SUPPORTED), report(RESULTS)
+
+
+@pytest.mark.parametrize("language", SUPPORTED)
+def test_every_acute_message_is_caught(language):
+    assert RESULTS[language].recall("acute") == 1.0, report({language: RESULTS[language]})
+
+
+@pytest.mark.parametrize("language", SUPPORTED)
+def test_distress_recall_is_at_least_95_percent(language):
+    assert RESULTS[language].recall("distress") >= 0.95, report({language: RESULTS[language]})
+
+
+@pytest.mark.parametrize("language", SUPPORTED)
+def test_false_alarms_on_idioms_and_everyday_messages_are_at_most_3_percent(language):
+    assert RESULTS[language].false_alarm_rate <= 0.03, report({language: RESULTS[language]})
+
+
+def test_everyday_messages_of_the_nlu_data_raise_almost_no_alarm(capsys):
+    messages = []
+    for path in [*ROOT.glob("nlu/*/nlu.yml"), *ROOT.glob("tests/nlu/*.yml")]:
+        for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
+            messages += [line.strip()[2:] for line in block["examples"].splitlines() if line.strip().startswith("- ")]
+    alarms = [message for message in messages if SCREEN.assess(message).is_risk]
+    with capsys.disabled():
+        print(f"\nSafety screen on {len(messages)} everyday messages: {len(alarms)} alarms")
+    assert len(alarms) / len(messages) <= 0.03, alarms
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "بــدي مــوت",  # tatweel
+        "بدي\u200c موت",  # zero-width non-joiner
+        "أريد أن أموت",  # hamza forms
+        "أُرِيدُ أَنْ أَمُوتَ",  # vowel marks
+        "ميخوام بميرم",  # Arabic ي instead of Persian ی
+        "می‌خوام بمیرم",  # Persian with ZWNJ
+        "می خوام بمیرم",  # Persian with a space
+        "I WANT TO DIE",
+        "i want to dieeee",
+        "Quiero morír",
+        "хочу померти!!!",
+    ],
+)
+def test_spelling_variants_are_still_caught(message):
+    assert SCREEN.assess(message).level is Level.ACUTE
+
+
+def test_someone_else_at_risk_is_recognised_as_such():
+    assessment = SCREEN.assess("my friend keeps talking about suicide")
+    assert assessment.level is Level.THIRD_PARTY
+
+
+def test_a_broken_lexicon_stops_start_up_with_its_file_name(tmp_path):
+    for code in SUPPORTED:
+        (tmp_path / f"{code}.yml").write_text("acute:\n  suicidal_thoughts:\n    - want to die\n")
+    (tmp_path / "fa.yml").write_text("acute: [unclosed")
+    with pytest.raises(LexiconError, match=r"fa\.yml"):
+        SafetyScreen.load(tmp_path)
+    (tmp_path / "fa.yml").unlink()
+    with pytest.raises(LexiconError, match=r"fa\.yml is missing"):
+        SafetyScreen.load(tmp_path)
+
+
+def test_safety_check_prints_one_decision_per_line():
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "safety-check", "--lang", "nl", "--no-nlu"],
+        cwd=ROOT,
+        env=base_env(),
+        input="hallo\nik wil dood\nمیخوام بمیرم\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    decisions = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [d["level"] for d in decisions] == ["none", "acute", "acute"]
+    assert [d["reply_language"] for d in decisions[1:]] == ["nl", "fa"]
+
+
+def crisis_conversation(language: str, messages: list[str]) -> list[list]:
+    """The front end with Rasa unreachable: the crisis answer must not need it."""
+
+    async def go():
+        client = RasaClient(f"http://127.0.0.1:{free_port()}", timeout=2)
+        assistant = Assistant(client, MemoryUserStore(), Catalogs())
+        assistant.users.set_language("person", language)
+        try:
+            return [await assistant.handle_text("person", message) for message in messages]
+        finally:
+            await client.close()
+
+    return asyncio.run(go())
+
+
+ACUTE = {
+    "en": "I want to die",
+    "nl": "ik wil dood",
+    "ar": "بدي موت",
+    "fa": "میخوام بمیرم",
+    "uk": "хочу померти",
+    "es": "quiero morirme",
+}
+
+
+@pytest.mark.parametrize("language", SUPPORTED)
+def test_acute_risk_gets_the_numbers_and_the_gp_route_in_the_persons_language_without_rasa(language):
+    crisis, after_residence = crisis_conversation(language, [ACUTE[language], "/residence azc"])
+    text = "\n".join(reply.text for reply in crisis)
+    assert "112" in text and "0800-0113" in text and "113.nl" in text
+    assert all(reply.language == language for reply in crisis)
+    assert looks_written_in(language, text)
+    assert [b.payload for r in crisis for b in r.buttons][:2] == ["/residence azc", "/residence municipality"]
+    assert "088-1122112" in "\n".join(reply.text for reply in after_residence)
+
+
+def test_a_crisis_message_in_another_language_is_answered_in_that_language():
+    [crisis] = crisis_conversation("en", ["بدي موت"])
+    assert all(reply.language == "ar" for reply in crisis)
+
+
+def test_the_gp_route_is_asked_once_and_remembered():
+    first, _, later = crisis_conversation("en", ["I want to die", "/residence municipality", "I can't stop crying"])
+    assert any(b.payload == "/residence azc" for r in first for b in r.buttons)
+    later_text = "\n".join(reply.text for reply in later)
+    assert "huisartsenpost" in later_text
+    assert not any(b.payload.startswith("/residence") for r in later for b in r.buttons)
+
+
+def test_distress_gets_the_gp_message_before_any_emergency_number():
+    [replies] = crisis_conversation("en", ["I haven't slept for days and I can't stop crying"])
+    text = "\n".join(reply.text for reply in replies)
+    assert "doctor" in text and "112" not in text
+    assert "/ask_stress" in [b.payload for r in replies for b in r.buttons]
+
+
+def test_someone_else_at_risk_gets_guidance_for_helpers():
+    [replies] = crisis_conversation("es", ["mi hermano se quiere matar"])
+    text = "\n".join(reply.text for reply in replies)
+    assert "112" in text and "ayudar" in text
+    assert "/help_someone" in [b.payload for r in replies for b in r.buttons]
