@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 FALLBACK_INTENT = "nlu_fallback"
 MISSES_BEFORE_OFFERING_A_VOLUNTEER = 2
+RISK_LEVELS = {"express_acute_risk": "acute", "express_distress": "distress"}
 
 
 def reply_language(tracker: Tracker) -> str:
@@ -96,3 +97,18 @@ class ActionHandleFallback(Action):
                 break
             misses += 1
         return [SlotSet("fallback_repeated", misses >= MISSES_BEFORE_OFFERING_A_VOLUNTEER)]
+
+
+class ActionFlagRisk(Action):
+    """The safety screen's second net: tells the front end the model heard risk in this message.
+
+    The front end answers with its own crisis replies, the same as when its lexicons match.
+    """
+
+    def name(self) -> str:
+        return "action_flag_risk"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name", "")
+        dispatcher.utter_message(json_message={"safety_level": RISK_LEVELS.get(intent, "distress")})
+        return []

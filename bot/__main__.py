@@ -57,17 +57,30 @@ async def run(settings: Settings, language: str | None) -> int:
         progress("Stopped.")
 
 
-def safety_check(language: str | None) -> int:
-    """One message per line in, one JSON decision per line out: the same decision the bot makes."""
+def safety_check(language: str | None, use_nlu: bool) -> int:
+    """One message per line in, one JSON decision per line out: the same decision the bot makes.
+
+    The lexicons decide first; when they see nothing and Rasa is reachable (RASA_URL, with
+    RASA_AUTH_TOKEN), the model's risk intents decide, as in a conversation.
+    """
     from bot.languages import resolve
-    from bot.safety import SafetyScreen
+    from bot.safety import SafetyScreen, net
 
     screen = SafetyScreen.load()
+    rasa_url, token = os.environ.get("RASA_URL", ""), os.environ.get("RASA_AUTH_TOKEN", "")
     for line in sys.stdin:
-        assessment = screen.assess(line.rstrip("\n"))
+        text = line.rstrip("\n")
+        assessment = screen.assess(text)
+        nlu = "skipped" if not use_nlu or not rasa_url else "unreachable"
+        if use_nlu and rasa_url and not assessment.is_risk:
+            parsed = net.parse(rasa_url, token, text)
+            if parsed is not None:
+                nlu = "used"
+                assessment = net.from_parse(parsed)
         reply_language = language if language in assessment.languages or not assessment.languages else None
         result = json.loads(assessment.to_json())
         result["reply_language"] = resolve(reply_language or (assessment.languages or (language,))[0])
+        result["nlu"] = nlu
         print(json.dumps(result, ensure_ascii=False), flush=True)
     return 0
 
@@ -98,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     eval_parser.add_argument("--dir", default="tests/safety", help="folder of <lang>.yml sets (default tests/safety)")
     args = parser.parse_args(argv)
     if args.command == "safety-check":
-        return safety_check(args.lang)
+        return safety_check(args.lang, use_nlu=not args.no_nlu)
     if args.command == "safety-eval":
         return safety_eval(args.dir)
     logging.basicConfig(

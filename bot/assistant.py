@@ -18,7 +18,7 @@ import yaml
 from bot import PROJECT_ROOT, languages
 from bot.i18n import Catalogs
 from bot.rasa_client import BotMessage, Button, RasaClient, RasaUnavailable
-from bot.safety import Assessment, SafetyScreen
+from bot.safety import Assessment, Level, SafetyScreen
 from bot.safety.responses import RESIDENCES, crisis_messages, residence_confirmation
 from bot.users import UserStore
 
@@ -37,6 +37,9 @@ COMMAND_PAYLOADS = {
     "/privacy": "/ask_privacy",
     "/delete": "/forget_me",
 }
+
+#: What the Rasa safety net (action_flag_risk) may report.
+NET_LEVELS = {"acute": Level.ACUTE, "distress": Level.DISTRESS}
 
 _PAYLOAD = re.compile(r"^/(?P<intent>[a-z_]+)(?P<entities>\{.*\})?$", re.DOTALL)
 
@@ -59,6 +62,17 @@ def domain_intents() -> frozenset[str]:
 def has_words(text: str) -> bool:
     """False for text made only of emoji, symbols, punctuation and spaces."""
     return any(unicodedata.category(ch)[0] in "LN" for ch in text)
+
+
+#: The scripts our languages are written in. Text in other scripts cannot be understood by the
+#: model (it would guess with high confidence), so it goes straight to the fallback.
+KNOWN_SCRIPTS = ("LATIN", "ARABIC", "CYRILLIC")
+
+
+def in_known_script(text: str) -> bool:
+    letters = [ch for ch in text if ch.isalpha()]
+    known = sum(1 for ch in letters if unicodedata.name(ch, "").startswith(KNOWN_SCRIPTS))
+    return not letters or known * 2 >= len(letters)
 
 
 def cut_for_nlu(text: str) -> str:
@@ -106,6 +120,8 @@ class Assistant:
         if not has_words(text):
             # Emoji or symbols only: nothing for the language model to read, so show the topics.
             return await self._ask_rasa(user_key, "/show_menu")
+        if not in_known_script(text):
+            return await self._ask_rasa(user_key, "/nlu_fallback")
         return await self._ask_rasa(user_key, cut_for_nlu(text))
 
     async def _handle_command(self, user_key: str, text: str) -> list[Reply]:
@@ -154,6 +170,10 @@ class Assistant:
         return [Reply(text=text, language=language, buttons=buttons) for text, buttons in messages]
 
     def _replies(self, user_key: str, answer: list[BotMessage]) -> list[Reply]:
+        flagged = next((m.custom["safety_level"] for m in answer if m.custom.get("safety_level") in NET_LEVELS), None)
+        if flagged:
+            # The model heard risk that the lexicons missed: the same crisis answer.
+            return self._crisis_replies(user_key, Assessment(NET_LEVELS[flagged], (f"model_{flagged}",)))
         replies: list[Reply] = []
         for message in answer:
             switched = languages.normalize(message.custom.get("set_language"))

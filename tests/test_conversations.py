@@ -105,16 +105,17 @@ def test_the_language_menu_lists_every_language_in_its_own_script(stack):
 
 @pytest.mark.parametrize("language", SUPPORTED)
 def test_two_misunderstood_messages_in_a_row_offer_a_volunteer(stack, language):
-    # German, then Tigrinya: languages the model does not know yet.
-    first, second = converse(stack.rasa_url, language, ["Ich kann nicht schlafen", "ኣነ ሕጂ ደኺመ"])
+    # Tigrinya, then Chinese: scripts none of our languages use.
+    first, second = converse(stack.rasa_url, language, ["ኣነ ሕጂ ደኺመ", "我睡不着"])
     assert texts(first) == expected_text(language, "utter_fallback", 1)
     assert "/ask_sleep" in [payload for _, payload in buttons(first)]
     assert texts(second) == expected_text(language, "utter_fallback", 0)
     assert [payload for _, payload in buttons(second)] == ["/book_session", "/show_menu"]
 
 
-def test_a_message_in_an_unsupported_language_is_met_with_a_request_to_rephrase(stack):
-    [replies] = converse(stack.rasa_url, "en", ["Ich kann nicht schlafen"])
+@pytest.mark.parametrize("message", ["ሰላም ከመይ ኣለኹም", "我睡不着", "მე ვერ ვიძინებ"])
+def test_a_message_in_an_unsupported_script_is_met_with_a_request_to_rephrase(stack, message):
+    [replies] = converse(stack.rasa_url, "en", [message])
     assert texts(replies) == expected_text("en", "utter_fallback", 1)
 
 

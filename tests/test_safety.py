@@ -23,6 +23,7 @@ from tests.conftest import ROOT, base_env, free_port
 from tests.conversation import looks_written_in
 
 SCREEN = SafetyScreen.load()
+RISK_INTENTS = {"express_acute_risk", "express_distress"}  # the Rasa net's examples are risk, not everyday
 RESULTS = evaluate(SCREEN, ROOT / "tests" / "safety")
 
 
@@ -49,6 +50,8 @@ def test_everyday_messages_of_the_nlu_data_raise_almost_no_alarm(capsys):
     messages = []
     for path in [*ROOT.glob("nlu/*/nlu.yml"), *ROOT.glob("tests/nlu/*.yml")]:
         for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
+            if block["intent"] in RISK_INTENTS:
+                continue
             messages += [line.strip()[2:] for line in block["examples"].splitlines() if line.strip().startswith("- ")]
     alarms = [message for message in messages if SCREEN.assess(message).is_risk]
     with capsys.disabled():

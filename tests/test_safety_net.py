@@ -1,0 +1,47 @@
+"""The second net: paraphrases the lexicons miss are caught by the Rasa model, in conversation
+and in `python -m bot safety-check`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bot.safety import SafetyScreen
+from tests.conftest import ROOT, base_env
+from tests.conversation import converse, texts
+
+SCREEN = SafetyScreen.load()
+
+# Held-out examples (tests/nlu/): the model never saw them, and no lexicon phrase matches them.
+PARAPHRASES = {
+    "en": ("I think the world would be better without me in it", "it's all too much and I'm so scared"),
+    "nl": ("ik ben van plan om alles te beëindigen", "het is allemaal te veel en ik ben zo bang"),
+    "ar": ("الدنيا احسن من دوني", "كل شي كتير وانا خايف كتير"),
+    "fa": ("دنیا بدون من بهتره", "همه چی زیادیه و خیلی میترسم"),
+    "uk": ("світу буде краще без мене", "всього забагато і мені так страшно"),
+    "es": ("el mundo estaría mejor sin mí", "todo es demasiado y tengo mucho miedo"),
+}
+
+
+@pytest.mark.parametrize("language", sorted(PARAPHRASES))
+def test_paraphrased_risk_gets_the_crisis_answer_through_the_model(stack, language):
+    acute, distress = PARAPHRASES[language]
+    assert not SCREEN.assess(acute).is_risk and not SCREEN.assess(distress).is_risk, "the lexicons must miss these"
+    acute_replies, distress_replies = converse(stack.rasa_url, language, [acute, distress])
+    assert "112" in texts(acute_replies) and "113.nl" in texts(acute_replies)
+    assert "/residence azc" in [button.payload for reply in distress_replies for button in reply.buttons]
+    assert "112" not in texts(distress_replies)
+
+
+def test_safety_check_uses_the_model_when_rasa_is_reachable(stack):
+    env = base_env(RASA_URL=stack.rasa_url, RASA_AUTH_TOKEN=stack.auth_token)
+    lines = "I think the world would be better without me in it\nhello\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "safety-check", "--lang", "en"],
+        cwd=ROOT, env=env, input=lines, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    decisions = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(d["level"], d["nlu"]) for d in decisions] == [("acute", "used"), ("none", "used")]
