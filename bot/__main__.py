@@ -17,6 +17,7 @@ from bot.identity import pseudonym
 from bot.rasa_client import RasaClient
 from bot.settings import SettingError, Settings
 from bot.supervisor import Supervisor
+from bot.telegram_app import TelegramFrontEnd
 from bot.terminal import TerminalChat, stdin_reader
 from bot.users import MemoryUserStore
 
@@ -26,10 +27,7 @@ def progress(message: str) -> None:
 
 
 async def run(settings: Settings, language: str | None) -> int:
-    if settings.telegram_token:
-        progress("TELEGRAM_BOT_TOKEN is set, but the Telegram front end is not built yet.")
-        progress("Unset TELEGRAM_BOT_TOKEN to chat in this terminal.")
-        return 2
+    """Starts the servers (unless RASA_URL is set), then Telegram or, without a token, the terminal chat."""
     started = time.monotonic()
     supervisor = Supervisor(settings, progress) if settings.start_servers else None
     rasa = RasaClient(settings.rasa_url, settings.rasa_auth_token)
@@ -37,20 +35,35 @@ async def run(settings: Settings, language: str | None) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    telegram = None
     try:
         if supervisor:
             await supervisor.start()
-        progress(f"Ready after {time.monotonic() - started:.1f} s. Type a message; numbers press buttons; Ctrl-D ends.")
         assistant = Assistant(rasa, MemoryUserStore(), default_catalogs())
+        stop_task = asyncio.create_task(stop.wait())
+        if settings.telegram_token:
+            telegram = TelegramFrontEnd(
+                settings.telegram_token,
+                settings.telegram_api_url,
+                assistant,
+                default_catalogs(),
+                settings.pseudonym_secret,
+            )
+            await telegram.start()
+            progress(f"Ready after {time.monotonic() - started:.1f} s. Answering on Telegram; Ctrl-C stops.")
+            await stop_task
+            return 0
+        progress(f"Ready after {time.monotonic() - started:.1f} s. Type a message; numbers press buttons; Ctrl-D ends.")
         chat = TerminalChat(assistant, pseudonym("terminal", os.getpid(), settings.pseudonym_secret))
         chat_task = asyncio.create_task(chat.run(await stdin_reader(), language))
-        stop_task = asyncio.create_task(stop.wait())
         await asyncio.wait({chat_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
         for task in (chat_task, stop_task):
             task.cancel()
         return 0
     finally:
         progress("Stopping...")
+        if telegram:
+            await telegram.stop()
         await rasa.close()
         if supervisor:
             await supervisor.stop()
@@ -117,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "WARNING"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # httpx logs every request URL, and Telegram's URLs contain the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         settings = Settings.from_env()
     except SettingError as error:

@@ -99,10 +99,14 @@ class Assistant:
     def language(self, user_key: str) -> str:
         return self.users.language(user_key) or languages.DEFAULT
 
-    async def start(self, user_key: str, client_language: str | None = None) -> list[Reply]:
-        """The first contact: greet in the client's language when we speak it."""
+    def remember_client_language(self, user_key: str, client_language: str | None) -> None:
+        """On first contact, the app's language (Telegram's language_code) when we speak it."""
         if self.users.language(user_key) is None:
             self.users.set_language(user_key, languages.resolve(client_language))
+
+    async def start(self, user_key: str, client_language: str | None = None) -> list[Reply]:
+        """The first contact: greet in the client's language when we speak it."""
+        self.remember_client_language(user_key, client_language)
         return await self._ask_rasa(user_key, "/greet")
 
     async def handle_text(self, user_key: str, text: str) -> list[Reply]:
@@ -114,7 +118,7 @@ class Assistant:
         # The safety screen sees every message first, whole, and does not need Rasa.
         assessment = self.screen.assess(text)
         if assessment.is_risk:
-            return self._crisis_replies(user_key, assessment)
+            return self.crisis_replies(user_key, assessment)
         if text.startswith("/"):
             return await self._handle_command(user_key, text)
         if not has_words(text):
@@ -157,7 +161,7 @@ class Assistant:
             return [Reply(t.pgettext("bot", "I am having trouble right now. Please try again in a moment."), language)]
         return self._replies(user_key, answer)
 
-    def _crisis_replies(self, user_key: str, assessment: Assessment) -> list[Reply]:
+    def crisis_replies(self, user_key: str, assessment: Assessment) -> list[Reply]:
         """The crisis answer, in the person's language, or the language they just wrote in."""
         chosen = self.language(user_key)
         language = chosen if chosen in assessment.languages or not assessment.languages else assessment.languages[0]
@@ -173,7 +177,7 @@ class Assistant:
         flagged = next((m.custom["safety_level"] for m in answer if m.custom.get("safety_level") in NET_LEVELS), None)
         if flagged:
             # The model heard risk that the lexicons missed: the same crisis answer.
-            return self._crisis_replies(user_key, Assessment(NET_LEVELS[flagged], (f"model_{flagged}",)))
+            return self.crisis_replies(user_key, Assessment(NET_LEVELS[flagged], (f"model_{flagged}",)))
         replies: list[Reply] = []
         for message in answer:
             switched = languages.normalize(message.custom.get("set_language"))

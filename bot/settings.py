@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,9 +23,13 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
+_TELEGRAM_TOKEN = re.compile(r"^\d+:[\w-]{5,}$")
+
+
 @dataclass(frozen=True)
 class Settings:
     telegram_token: str
+    telegram_api_url: str
     rasa_url: str
     rasa_auth_token: str
     start_servers: bool
@@ -44,11 +49,18 @@ class Settings:
         external = env.get("RASA_URL", "").strip()
         if external and not external.startswith(("http://", "https://")):
             raise SettingError(f"RASA_URL must start with http:// or https://, not {external!r}")
+        token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
+        if token and not _TELEGRAM_TOKEN.match(token):
+            raise SettingError("TELEGRAM_BOT_TOKEN does not look like a bot token (digits, a colon, then letters)")
+        api_url = env.get("TELEGRAM_API_URL", "https://api.telegram.org").strip().rstrip("/")
+        if not api_url.startswith(("http://", "https://")):
+            raise SettingError(f"TELEGRAM_API_URL must start with http:// or https://, not {api_url!r}")
         model = Path(env.get("MODEL_PATH") or PROJECT_ROOT / "models" / "current.tar.gz")
         if not external and not model.exists():
             raise SettingError(f"MODEL_PATH: no trained model at {model}; run `make run` to train one")
         return cls(
-            telegram_token=env.get("TELEGRAM_BOT_TOKEN", "").strip(),
+            telegram_token=token,
+            telegram_api_url=api_url,
             rasa_url=external or f"http://127.0.0.1:{rasa_port}",
             # Only this process and the Rasa server it starts know the token.
             rasa_auth_token=env.get("RASA_AUTH_TOKEN") or secrets.token_urlsafe(24),

@@ -1,0 +1,266 @@
+"""The Telegram front end: updates in, the Assistant's replies out as messages and keyboards.
+
+Long polling against TELEGRAM_API_URL (a stand-in server in the tests). Messages of one chat are
+handled in order, different chats concurrently. Replies are plain text (nothing to escape, so no
+message fails on a stray < or *), split under Telegram's 4,096-character limit. 429 answers are
+waited out by PTB's rate limiter; network errors and 5xx are retried with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatAction, ChatType
+from telegram.error import NetworkError, RetryAfter, TimedOut
+from telegram.ext import AIORateLimiter, Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+
+from bot import languages
+from bot.assistant import Assistant, Reply
+from bot.i18n import Catalogs
+from bot.identity import pseudonym
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 4096
+MAX_CALLBACK_BYTES = 64
+SEND_ATTEMPTS = 4
+T = TypeVar("T")
+
+#: Commands shown in Telegram's menu, with their descriptions (translated per language).
+COMMANDS = ("start", "help", "topics", "language", "book", "privacy", "delete")
+
+
+def command_descriptions(catalogs: Catalogs, language: str) -> list[BotCommand]:
+    t = catalogs.for_language(language)
+    texts = {
+        "start": t.pgettext("command", "Start and choose a topic"),
+        "help": t.pgettext("command", "What I can help with"),
+        "topics": t.pgettext("command", "Self-care topics"),
+        "language": t.pgettext("command", "Change the language"),
+        "book": t.pgettext("command", "Talk to a volunteer"),
+        "privacy": t.pgettext("command", "What we keep about you"),
+        "delete": t.pgettext("command", "Delete your data"),
+    }
+    return [BotCommand(command, texts[command]) for command in COMMANDS]
+
+
+def split_message(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
+    """Splits at paragraph, then sentence, then word boundaries so every piece fits Telegram."""
+    if len(text) <= limit:
+        return [text]
+    pieces: list[str] = []
+    current = ""
+    for unit in _units(text, limit):
+        joiner = "" if not current else ("\n\n" if unit.startswith("\x00") else " ")
+        unit = unit.lstrip("\x00")
+        if len(current) + len(joiner) + len(unit) <= limit:
+            current += joiner + unit
+        else:
+            if current:
+                pieces.append(current)
+            current = unit
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def _units(text: str, limit: int) -> list[str]:
+    """Paragraphs (marked with a leading NUL), broken into sentences and words only when too long."""
+    units: list[str] = []
+    for paragraph in (p for p in text.split("\n\n") if p.strip()):
+        marker = "\x00"
+        parts = [paragraph] if len(paragraph) <= limit else re.split(r"(?<=[.!?؟。])\s+", paragraph)
+        for part in parts:
+            while len(part) > limit:
+                cut = part.rfind(" ", 0, limit)
+                cut = cut if cut > 0 else limit
+                units.append(marker + part[:cut])
+                marker, part = "", part[cut:].lstrip()
+            units.append(marker + part)
+            marker = ""
+    return units
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    buttons = [
+        InlineKeyboardButton(button.title, callback_data=button.payload)
+        for button in reply.buttons
+        if len(button.payload.encode()) <= MAX_CALLBACK_BYTES
+    ]
+    if not buttons:
+        return None
+    # Two short buttons share a row; long titles get a row of their own, for small screens.
+    rows: list[list[InlineKeyboardButton]] = []
+    for button in buttons:
+        if rows and len(rows[-1]) == 1 and len(rows[-1][0].text) <= 18 and len(button.text) <= 18:
+            rows[-1].append(button)
+        else:
+            rows.append([button])
+    return InlineKeyboardMarkup(rows)
+
+
+class TelegramFrontEnd:
+    def __init__(
+        self, token: str, api_url: str, assistant: Assistant, catalogs: Catalogs, pseudonym_secret: str
+    ) -> None:
+        self.assistant = assistant
+        self.catalogs = catalogs
+        self.secret = pseudonym_secret
+        self._chat_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        api = api_url.rstrip("/")
+        self.app = (
+            Application.builder()
+            .token(token)
+            .base_url(f"{api}/bot")
+            .base_file_url(f"{api}/file/bot")
+            .concurrent_updates(True)
+            .rate_limiter(AIORateLimiter(max_retries=5))
+            .build()
+        )
+        self.app.add_handler(CallbackQueryHandler(self.on_button))
+        self.app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, self.on_edited))
+        self.app.add_handler(MessageHandler(filters.TEXT, self.on_text))
+        self.app.add_handler(MessageHandler(filters.VOICE | filters.AUDIO | filters.VIDEO_NOTE, self.on_voice))
+        self.app.add_handler(MessageHandler(filters.ALL, self.on_other))
+        self.app.add_error_handler(self.on_error)
+
+    async def start(self) -> None:
+        await self.app.initialize()
+        for language in languages.SUPPORTED:
+            code = None if language == languages.DEFAULT else language
+            await self._retrying(lambda code=code, language=language: self.app.bot.set_my_commands(
+                command_descriptions(self.catalogs, language), language_code=code))  # fmt: skip
+        await self.app.start()
+        await self.app.updater.start_polling(timeout=10, allowed_updates=Update.ALL_TYPES)
+
+    async def stop(self) -> None:
+        if self.app.updater and self.app.updater.running:
+            await self.app.updater.stop()
+        if self.app.running:
+            await self.app.stop()
+        await self.app.shutdown()
+
+    # --- handlers ------------------------------------------------------------------------------
+    def _user_key(self, update: Update) -> str:
+        user = update.effective_user
+        assert user is not None
+        key = pseudonym("telegram", user.id, self.secret)
+        self.assistant.remember_client_language(key, user.language_code)
+        return key
+
+    async def _private_only(self, update: Update) -> bool:
+        chat = update.effective_chat
+        if chat is None or chat.type == ChatType.PRIVATE:
+            return True
+        if update.message and update.message.text and update.message.text.startswith("/"):
+            t = self.catalogs.for_language(
+                languages.resolve(update.effective_user and update.effective_user.language_code)
+            )
+            text = t.pgettext("bot", "I only talk in private chats. Please write to me directly.")
+            await self._retrying(lambda: self.app.bot.send_message(chat.id, text))
+        return False
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not await self._private_only(update) or update.message is None:
+            return
+        chat_id, text = update.message.chat_id, update.message.text or ""
+        user_key = self._user_key(update)
+        async with self._chat_locks[chat_id]:
+            await self._typing(chat_id)
+            if text.split(maxsplit=1)[0].split("@")[0] == "/start":
+                language_code = update.effective_user.language_code if update.effective_user else None
+                replies = await self.assistant.start(user_key, language_code)
+            else:
+                replies = await self.assistant.handle_text(user_key, text)
+            await self._send(chat_id, replies)
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None or query.message is None:
+            return
+        chat_id = query.message.chat.id
+        await self._retrying(query.answer)
+        async with self._chat_locks[chat_id]:
+            # The keyboard goes, so the same button cannot be pressed twice.
+            await self._retrying(lambda: query.edit_message_reply_markup(reply_markup=None))
+            await self._typing(chat_id)
+            replies = await self.assistant.handle_text(self._user_key(update), query.data or "")
+            await self._send(chat_id, replies)
+
+    async def on_voice(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._not_text(update, with_menu=True)
+
+    async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._not_text(update, with_menu=False)
+
+    async def _not_text(self, update: Update, with_menu: bool) -> None:
+        if not await self._private_only(update) or update.message is None:
+            return
+        chat_id, user_key = update.message.chat_id, self._user_key(update)
+        async with self._chat_locks[chat_id]:
+            language = self.assistant.language(user_key)
+            t = self.catalogs.for_language(language)
+            text = t.pgettext("bot", "I can only read text messages. Please write to me in words.")
+            replies = [Reply(text, language)]
+            if with_menu:
+                replies += await self.assistant.handle_text(user_key, "/topics")
+            await self._send(chat_id, replies)
+
+    async def on_edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """An edited message is read again by the safety screen only: risk must never be missed."""
+        message = update.edited_message
+        if message is None or not message.text or not await self._private_only(update):
+            return
+        user_key = self._user_key(update)
+        assessment = self.assistant.screen.assess(message.text)
+        if assessment.is_risk:
+            async with self._chat_locks[message.chat_id]:
+                await self._send(message.chat_id, self.assistant.crisis_replies(user_key, assessment))
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("Handling an update failed: %s", type(context.error).__name__)
+
+    # --- sending -------------------------------------------------------------------------------
+    async def _typing(self, chat_id: int) -> None:
+        try:
+            await self.app.bot.send_chat_action(chat_id, ChatAction.TYPING)
+        except Exception as error:  # a missing typing indicator is not worth a retry
+            log.info("Typing indicator failed: %s", type(error).__name__)
+
+    async def _send(self, chat_id: int, replies: list[Reply]) -> None:
+        for reply in replies:
+            pieces = split_message(reply.text) if reply.text else []
+            markup = keyboard(reply)
+            for index, piece in enumerate(pieces):
+                last = index == len(pieces) - 1
+                await self._retrying(
+                    lambda piece=piece, markup=markup if last else None: self.app.bot.send_message(
+                        chat_id, piece, reply_markup=markup
+                    )
+                )
+
+    async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
+        """Retries network errors and server errors with backoff; the rate limiter handles 429."""
+        delay = 1.0
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            try:
+                return await call()
+            except RetryAfter as error:
+                await asyncio.sleep(_seconds(error.retry_after))
+            except (NetworkError, TimedOut) as error:
+                if attempt == SEND_ATTEMPTS:
+                    raise
+                log.warning("Telegram call failed (%s); retrying in %.0f s", type(error).__name__, delay)
+                await asyncio.sleep(delay)
+                delay *= 2
+        return await call()
+
+
+def _seconds(value: Any) -> float:
+    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)

@@ -1,0 +1,227 @@
+"""A stand-in for the Telegram Bot API, served over HTTP on loopback for the tests.
+
+The real python-telegram-bot client talks to it through TELEGRAM_API_URL. It implements the
+methods the bot uses, records every call, lets a test post user messages and button presses,
+and can answer with 429 (with retry_after) or 5xx a given number of times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT_USER = {
+    "id": 999,
+    "is_bot": True,
+    "first_name": "Peer Support",
+    "username": "peer_support_bot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+    accepted: bool = True  # False when the stand-in answered with an injected error
+
+
+class TelegramStandIn:
+    def __init__(self, token: str = "123:TEST") -> None:
+        self.token = token
+        self.calls: list[Call] = []
+        self.updates: list[dict[str, Any]] = []
+        self.faults: dict[str, list[tuple[int, int]]] = {}  # method → [(status, retry_after)]
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1000)
+        self._lock = threading.Lock()
+        self._loop = asyncio.new_event_loop()
+        self._new_update: asyncio.Event | None = None
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # --- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        started = threading.Event()
+        threading.Thread(target=self._serve, args=(started,), daemon=True).start()
+        started.wait(10)
+
+    def _serve(self, started: threading.Event) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._new_update = asyncio.Event()
+        app = web.Application()
+        app.router.add_post("/bot{token}/{method}", self._handle)
+        app.router.add_get("/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app)
+        self._loop.run_until_complete(self._runner.setup())
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        self._loop.run_until_complete(site.start())
+        self.port = site._server.sockets[0].getsockname()[1]
+        started.set()
+        self._loop.run_forever()
+
+    def stop(self) -> None:
+        if self._runner:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    # --- what a test does as a Telegram user ---------------------------------------------------
+    def _push(self, update: dict[str, Any]) -> None:
+        with self._lock:
+            update["update_id"] = next(self._update_ids)
+            self.updates.append(update)
+        self._loop.call_soon_threadsafe(self._new_update.set)
+
+    def _message(self, user_id: int, chat_type: str = "private", **content: Any) -> dict[str, Any]:
+        chat = (
+            {"id": user_id, "type": chat_type}
+            if chat_type == "private"
+            else {"id": -100, "type": chat_type, "title": "A group"}
+        )
+        return {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": {
+                "id": user_id,
+                "is_bot": False,
+                "first_name": "Test",
+                "language_code": content.pop("language_code", "en"),
+            },
+            **content,
+        }
+
+    def send_text(self, user_id: int, text: str, language_code: str = "en", chat_type: str = "private") -> None:
+        entities = (
+            [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}] if text.startswith("/") else []
+        )
+        message = self._message(user_id, chat_type, text=text, entities=entities, language_code=language_code)
+        self._push({"message": message})
+
+    def send_voice(self, user_id: int) -> None:
+        voice = {"file_id": "voice-1", "file_unique_id": "v1", "duration": 3}
+        self._push({"message": self._message(user_id, voice=voice)})
+
+    def send_sticker(self, user_id: int) -> None:
+        sticker = {"file_id": "s-1", "file_unique_id": "s1", "type": "regular", "width": 512, "height": 512,
+                   "is_animated": False, "is_video": False}  # fmt: skip
+        self._push({"message": self._message(user_id, sticker=sticker)})
+
+    def press(self, user_id: int, message: dict[str, Any], data: str) -> None:
+        query = {
+            "id": f"cq-{next(self._update_ids)}",
+            "from": {"id": user_id, "is_bot": False, "first_name": "Test", "language_code": "en"},
+            "chat_instance": "ci",
+            "message": message,
+            "data": data,
+        }
+        self._push({"callback_query": query})
+
+    def fail(self, method: str, times: int, status: int = 429, retry_after: int = 1) -> None:
+        with self._lock:
+            self.faults.setdefault(method, []).extend([(status, retry_after)] * times)
+
+    # --- what a test reads ---------------------------------------------------------------------
+    def calls_to(self, method: str, chat_id: int | None = None) -> list[Call]:
+        with self._lock:
+            return [
+                c
+                for c in self.calls
+                if c.method == method and (chat_id is None or str(c.params.get("chat_id")) == str(chat_id))
+            ]
+
+    def texts_to(self, chat_id: int) -> list[str]:
+        """The texts delivered to a chat, in order (refused attempts are not deliveries)."""
+        return [c.params.get("text", "") for c in self.calls_to("sendMessage", chat_id) if c.accepted]
+
+    def wait_for(self, condition: Callable[[], Any], timeout: float = 60) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = condition()
+            if result:
+                return result
+            time.sleep(0.05)
+        raise TimeoutError(f"condition not met; calls so far: {[c.method for c in self.calls][-30:]}")
+
+    # --- the HTTP side -------------------------------------------------------------------------
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params: dict[str, Any] = dict(request.query)
+        if request.can_read_body:
+            if request.content_type == "application/json":
+                params.update(await request.json())
+            else:
+                params.update(await request.post())
+        params = {key: _maybe_json(value) for key, value in params.items()}
+        if request.match_info["token"] != self.token:
+            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+        with self._lock:
+            queued = self.faults.get(method)
+            fault = queued.pop(0) if queued else None
+            self.calls.append(Call(method, params, accepted=fault is None))
+        if fault:
+            status, retry_after = fault
+            body = {
+                "ok": False,
+                "error_code": status,
+                "description": "Too Many Requests" if status == 429 else "Bad Gateway",
+            }
+            if status == 429:
+                body["parameters"] = {"retry_after": retry_after}
+            return web.json_response(body, status=status)
+        if method == "getUpdates":
+            return web.json_response({"ok": True, "result": await self._updates(params)})
+        return web.json_response({"ok": True, "result": self._result(method, params)})
+
+    async def _updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        deadline = time.monotonic() + min(float(params.get("timeout") or 0), 2.0)
+        while True:
+            with self._lock:
+                pending = [u for u in self.updates if u["update_id"] >= offset]
+            if pending or time.monotonic() >= deadline:
+                return pending
+            self._new_update.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._new_update.wait(), max(0.01, deadline - time.monotonic()))
+
+    def _result(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getMe":
+            return BOT_USER
+        if method in ("sendMessage", "editMessageText"):
+            message = {
+                "message_id": next(self._message_ids),
+                "date": int(time.time()),
+                "chat": {"id": int(params.get("chat_id", 0)), "type": "private"},
+                "from": BOT_USER,
+                "text": params.get("text", ""),
+            }
+            if params.get("reply_markup"):
+                message["reply_markup"] = params["reply_markup"]
+            return message
+        return True
+
+
+def _maybe_json(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value

@@ -1,0 +1,171 @@
+"""The Telegram front end end to end: the real python-telegram-bot client in `python -m bot run`,
+a Telegram Bot API stand-in over HTTP, and the real Rasa and action servers."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from bot.i18n import Catalogs
+from bot.telegram_app import split_message
+from tests.conftest import ROOT, StreamCollector, base_env, free_port
+from tests.conversation import article_title, expected_text
+from tests.telegram_standin import TelegramStandIn
+
+TOKEN = "123456:TEST-token_abc"
+
+
+def start_bot(standin: TelegramStandIn, rasa_url: str) -> subprocess.Popen:
+    env = base_env(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_URL=standin.url,
+        RASA_URL=rasa_url,
+        PSEUDONYM_SECRET="s",
+        LOG_LEVEL="INFO",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env,
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    process.log = StreamCollector(process.stderr)
+    process.log.wait_for("Answering on Telegram", 0, timeout=60)
+    return process
+
+
+def stop_bot(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(30) == 0
+    assert "Stopped." in process.log.buffer
+    # Logged at INFO: still no bot token and no Telegram user id in the log.
+    assert TOKEN.split(":")[1] not in process.log.buffer, "the bot token reached the log"
+    assert all(f"'{user_id}'" not in process.log.buffer for user_id in (101, 102, 103, 201))
+
+
+@pytest.fixture(scope="module")
+def telegram(stack):
+    standin = TelegramStandIn(TOKEN)
+    standin.start()
+    process = start_bot(standin, stack.rasa_url)
+    yield standin
+    stop_bot(process)
+    standin.stop()
+
+
+def keyboard_of(call) -> list[tuple[str, str]]:
+    markup = call.params.get("reply_markup") or {}
+    return [(button["text"], button["callback_data"]) for row in markup.get("inline_keyboard", []) for button in row]
+
+
+def test_commands_are_registered_in_every_language(telegram):
+    calls = telegram.wait_for(
+        lambda: len(telegram.calls_to("setMyCommands")) >= 6 and telegram.calls_to("setMyCommands")
+    )
+    assert {call.params.get("language_code") for call in calls} == {None, "nl", "ar", "fa", "uk", "es"}
+    arabic = next(call for call in calls if call.params.get("language_code") == "ar")
+    assert [command["command"] for command in arabic.params["commands"]][:2] == ["start", "help"]
+
+
+def test_start_greets_in_the_telegram_language_with_a_keyboard(telegram):
+    telegram.send_text(101, "/start", language_code="ar")
+    [greeting] = telegram.wait_for(lambda: telegram.calls_to("sendMessage", 101))
+    assert greeting.params["text"] == expected_text("ar", "utter_greet", programme_name="Emotional Support & Wellness")
+    assert ("😴 النوم", "/ask_sleep") in keyboard_of(greeting)
+    assert telegram.calls_to("sendChatAction", 101), "a typing indicator while Rasa works"
+
+
+def test_a_button_press_is_answered_its_keyboard_removed_and_its_payload_sent(telegram):
+    telegram.send_text(102, "/start", language_code="ar")
+    [greeting] = telegram.wait_for(lambda: telegram.calls_to("sendMessage", 102))
+    message = {"message_id": 5, "date": 0, "chat": {"id": 102, "type": "private"}, "text": greeting.params["text"]}
+    telegram.press(102, message, "/ask_sleep")
+    telegram.wait_for(lambda: len(telegram.calls_to("sendMessage", 102)) >= 5)
+    assert telegram.calls_to("answerCallbackQuery")
+    assert any(str(c.params.get("chat_id")) == "102" for c in telegram.calls_to("editMessageReplyMarkup"))
+    texts = telegram.wait_for(
+        lambda: (t := telegram.texts_to(102)) and t[-1] == expected_text("ar", "utter_next_step") and t
+    )
+    assert any(text.startswith(article_title("ar", "sleep")) for text in texts)
+
+
+def test_a_voice_note_gets_a_kind_answer_and_the_topics(telegram):
+    telegram.send_voice(103)
+    texts = telegram.wait_for(lambda: len(telegram.texts_to(103)) >= 2 and telegram.texts_to(103))
+    assert texts[0] == "I can only read text messages. Please write to me in words."
+    assert keyboard_of(telegram.calls_to("sendMessage", 103)[-1])
+
+
+def test_a_sticker_gets_the_same_kind_answer(telegram):
+    telegram.send_sticker(104)
+    [text] = telegram.wait_for(lambda: telegram.texts_to(104))
+    assert text == "I can only read text messages. Please write to me in words."
+
+
+def test_a_429_storm_delays_but_never_drops_or_reorders_replies(telegram):
+    telegram.fail("sendMessage", times=3, status=429, retry_after=1)
+    telegram.send_text(105, "I am very stressed")
+    texts = telegram.wait_for(
+        lambda: (t := telegram.texts_to(105)) and t[-1] == expected_text("en", "utter_next_step") and t, 90
+    )
+    delivered = [text for text in texts if text]
+    assert delivered[0].startswith(article_title("en", "stress"))
+    assert len(delivered) == len(dict.fromkeys(delivered)), "no reply is sent twice"
+
+
+def test_server_errors_are_retried(telegram):
+    telegram.fail("sendMessage", times=2, status=502)
+    telegram.send_text(106, "thank you")
+    [text] = telegram.wait_for(lambda: telegram.texts_to(106) and [t for t in telegram.texts_to(106) if t][-1:], 60)
+    assert text == expected_text("en", "utter_you_are_welcome")
+
+
+def test_group_chats_are_declined_politely(telegram):
+    telegram.send_text(107, "/start", chat_type="group")
+    [text] = telegram.wait_for(lambda: telegram.texts_to(-100))
+    assert text == "I only talk in private chats. Please write to me directly."
+
+
+def test_a_crisis_is_answered_in_the_persons_language_while_rasa_is_down():
+    standin = TelegramStandIn(TOKEN)
+    standin.start()
+    process = start_bot(standin, f"http://127.0.0.1:{free_port()}")
+    try:
+        standin.send_text(201, "میخوام بمیرم", language_code="fa")
+        texts = standin.wait_for(lambda: len(standin.texts_to(201)) >= 4 and standin.texts_to(201))
+        assert "112" in texts[1] and "113.nl" in texts[1]
+        assert texts[0] == Catalogs().pgettext(
+            "fa",
+            "safety",
+            "Thank you for telling me. I am glad you wrote. You matter, and you do not have to go through this alone.",
+        )
+        standin.send_text(201, "سلام")
+        trouble = Catalogs().pgettext("fa", "bot", "I am having trouble right now. Please try again in a moment.")
+        standin.wait_for(lambda: trouble in standin.texts_to(201))
+    finally:
+        stop_bot(process)
+        standin.stop()
+
+
+def test_a_malformed_token_stops_start_up_with_its_name():
+    env = base_env(TELEGRAM_BOT_TOKEN="not-a-token", RASA_URL="http://127.0.0.1:1")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2 and "TELEGRAM_BOT_TOKEN" in result.stderr
+
+
+def test_long_replies_are_split_at_paragraphs_under_the_limit():
+    paragraphs = [f"Paragraph {n}. " + "Word " * 190 for n in range(8)]  # about 8 × 970 characters
+    text = "\n\n".join(paragraphs)
+    pieces = split_message(text)
+    assert len(text) > 6000 and len(pieces) == 2
+    assert all(len(piece) <= 4096 for piece in pieces)
+    assert all(piece.startswith("Paragraph") for piece in pieces)
+    assert "".join(pieces).replace("\n\n", "") == text.replace("\n\n", "")
+
+
+def test_one_endless_sentence_is_split_at_words():
+    pieces = split_message("word " * 2000)
+    assert all(len(piece) <= 4096 for piece in pieces) and " ".join(pieces).split() == ["word"] * 2000
