@@ -17,7 +17,7 @@ from bot.identity import pseudonym
 from bot.rasa_client import RasaClient
 from bot.settings import SettingError, Settings
 from bot.supervisor import Supervisor
-from bot.telegram_app import TelegramFrontEnd
+from bot.telegram_app import TelegramFrontEnd, WebhookConfig
 from bot.terminal import TerminalChat, stdin_reader
 from bot.users import MemoryUserStore
 
@@ -49,8 +49,14 @@ async def run(settings: Settings, language: str | None) -> int:
                 default_catalogs(),
                 settings.pseudonym_secret,
             )
-            await telegram.start()
-            progress(f"Ready after {time.monotonic() - started:.1f} s. Answering on Telegram; Ctrl-C stops.")
+            webhook = None
+            if settings.webhook_url:
+                webhook = WebhookConfig(
+                    settings.webhook_url, settings.webhook_secret, settings.webhook_listen, settings.webhook_port
+                )
+            await telegram.start(webhook)
+            mode = "by webhook" if webhook else "by long polling"
+            progress(f"Ready after {time.monotonic() - started:.1f} s. Answering on Telegram {mode}; Ctrl-C stops.")
             await stop_task
             return 0
         progress(f"Ready after {time.monotonic() - started:.1f} s. Type a message; numbers press buttons; Ctrl-D ends.")

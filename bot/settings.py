@@ -30,6 +30,10 @@ _TELEGRAM_TOKEN = re.compile(r"^\d+:[\w-]{5,}$")
 class Settings:
     telegram_token: str
     telegram_api_url: str
+    webhook_url: str
+    webhook_secret: str
+    webhook_listen: str
+    webhook_port: int
     rasa_url: str
     rasa_auth_token: str
     start_servers: bool
@@ -55,12 +59,25 @@ class Settings:
         api_url = env.get("TELEGRAM_API_URL", "https://api.telegram.org").strip().rstrip("/")
         if not api_url.startswith(("http://", "https://")):
             raise SettingError(f"TELEGRAM_API_URL must start with http:// or https://, not {api_url!r}")
+        webhook_url = env.get("TELEGRAM_WEBHOOK_URL", "").strip()
+        webhook_secret = env.get("TELEGRAM_WEBHOOK_SECRET", "").strip()
+        if webhook_url:
+            if not webhook_url.startswith("https://") and not webhook_url.startswith("http://127.0.0.1"):
+                raise SettingError("TELEGRAM_WEBHOOK_URL must start with https:// (Telegram only calls https)")
+            if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", webhook_secret):
+                raise SettingError(
+                    "TELEGRAM_WEBHOOK_SECRET must be 16 to 256 letters, digits, _ or - when a webhook is used"
+                )
         model = Path(env.get("MODEL_PATH") or PROJECT_ROOT / "models" / "current.tar.gz")
         if not external and not model.exists():
             raise SettingError(f"MODEL_PATH: no trained model at {model}; run `make run` to train one")
         return cls(
             telegram_token=token,
             telegram_api_url=api_url,
+            webhook_url=webhook_url,
+            webhook_secret=webhook_secret,
+            webhook_listen=env.get("TELEGRAM_WEBHOOK_LISTEN", "127.0.0.1"),
+            webhook_port=_port(env, "TELEGRAM_WEBHOOK_PORT", 8443),
             rasa_url=external or f"http://127.0.0.1:{rasa_port}",
             # Only this process and the Rasa server it starts know the token.
             rasa_auth_token=env.get("RASA_AUTH_TOKEN") or secrets.token_urlsafe(24),

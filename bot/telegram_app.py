@@ -13,7 +13,9 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatAction, ChatType
@@ -34,6 +36,18 @@ T = TypeVar("T")
 
 #: Commands shown in Telegram's menu, with their descriptions (translated per language).
 COMMANDS = ("start", "help", "topics", "language", "book", "privacy", "delete")
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    url: str
+    secret: str
+    listen: str
+    port: int
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.url).path.lstrip("/")
 
 
 def command_descriptions(catalogs: Catalogs, language: str) -> list[BotCommand]:
@@ -130,14 +144,26 @@ class TelegramFrontEnd:
         self.app.add_handler(MessageHandler(filters.ALL, self.on_other))
         self.app.add_error_handler(self.on_error)
 
-    async def start(self) -> None:
+    async def start(self, webhook: WebhookConfig | None = None) -> None:
+        """Registers the commands, then long polling, or a webhook when one is configured."""
         await self.app.initialize()
         for language in languages.SUPPORTED:
             code = None if language == languages.DEFAULT else language
             await self._retrying(lambda code=code, language=language: self.app.bot.set_my_commands(
                 command_descriptions(self.catalogs, language), language_code=code))  # fmt: skip
         await self.app.start()
-        await self.app.updater.start_polling(timeout=10, allowed_updates=Update.ALL_TYPES)
+        if webhook is None:
+            await self.app.updater.start_polling(timeout=10, allowed_updates=Update.ALL_TYPES)
+            return
+        # Telegram sends the secret in X-Telegram-Bot-Api-Secret-Token; PTB refuses requests without it.
+        await self.app.updater.start_webhook(
+            listen=webhook.listen,
+            port=webhook.port,
+            url_path=webhook.path,
+            webhook_url=webhook.url,
+            secret_token=webhook.secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
 
     async def stop(self) -> None:
         if self.app.updater and self.app.updater.running:

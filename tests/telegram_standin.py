@@ -45,6 +45,7 @@ class TelegramStandIn:
         self.updates: list[dict[str, Any]] = []
         self.faults: dict[str, list[tuple[int, int]]] = {}  # method → [(status, retry_after)]
         self._update_ids = itertools.count(1)
+        self._confirmed = 0
         self._message_ids = itertools.count(1000)
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
@@ -107,12 +108,16 @@ class TelegramStandIn:
             **content,
         }
 
-    def send_text(self, user_id: int, text: str, language_code: str = "en", chat_type: str = "private") -> None:
+    def text_update(self, user_id: int, text: str, language_code: str = "en", chat_type: str = "private") -> dict:
+        """A message update as Telegram would send it (for getUpdates, or POSTed to a webhook)."""
         entities = (
             [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}] if text.startswith("/") else []
         )
         message = self._message(user_id, chat_type, text=text, entities=entities, language_code=language_code)
-        self._push({"message": message})
+        return {"update_id": next(self._update_ids), "message": message}
+
+    def send_text(self, user_id: int, text: str, language_code: str = "en", chat_type: str = "private") -> None:
+        self._push({"message": self.text_update(user_id, text, language_code, chat_type)["message"]})
 
     def send_voice(self, user_id: int) -> None:
         voice = {"file_id": "voice-1", "file_unique_id": "v1", "duration": 3}
@@ -190,7 +195,11 @@ class TelegramStandIn:
         return web.json_response({"ok": True, "result": self._result(method, params)})
 
     async def _updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        offset = int(params.get("offset") or 0)
+        # As in the Bot API: an update is confirmed once getUpdates is called with a higher offset,
+        # and a confirmed update is never returned again, not even to a restarted client.
+        with self._lock:
+            self._confirmed = max(self._confirmed, int(params.get("offset") or 0))
+            offset = self._confirmed
         deadline = time.monotonic() + min(float(params.get("timeout") or 0), 2.0)
         while True:
             with self._lock:

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 
+import httpx
 import pytest
 
 from bot.i18n import Catalogs
@@ -18,7 +19,7 @@ from tests.telegram_standin import TelegramStandIn
 TOKEN = "123456:TEST-token_abc"
 
 
-def start_bot(standin: TelegramStandIn, rasa_url: str) -> subprocess.Popen:
+def start_bot(standin: TelegramStandIn, rasa_url: str, **settings: str) -> subprocess.Popen:
     env = base_env(
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_API_URL=standin.url,
@@ -26,6 +27,7 @@ def start_bot(standin: TelegramStandIn, rasa_url: str) -> subprocess.Popen:
         PSEUDONYM_SECRET="s",
         LOG_LEVEL="INFO",
     )
+    env.update(settings)
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env,
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -169,3 +171,53 @@ def test_long_replies_are_split_at_paragraphs_under_the_limit():
 def test_one_endless_sentence_is_split_at_words():
     pieces = split_message("word " * 2000)
     assert all(len(piece) <= 4096 for piece in pieces) and " ".join(pieces).split() == ["word"] * 2000
+
+
+def test_webhook_mode_registers_the_webhook_and_checks_the_secret(stack):
+    standin = TelegramStandIn(TOKEN)
+    standin.start()
+    port, secret = free_port(), "s3cret-token-for-tests"
+    url = f"http://127.0.0.1:{port}/telegram"
+    process = start_bot(
+        standin,
+        stack.rasa_url,
+        TELEGRAM_WEBHOOK_URL=url,
+        TELEGRAM_WEBHOOK_SECRET=secret,
+        TELEGRAM_WEBHOOK_PORT=str(port),
+    )
+    try:
+        [registered] = standin.wait_for(lambda: standin.calls_to("setWebhook"))
+        assert registered.params["url"] == url and registered.params["secret_token"] == secret
+        refused = httpx.post(
+            url, json=standin.text_update(301, "hello"), headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}
+        )
+        assert refused.status_code == 403
+        accepted = httpx.post(
+            url, json=standin.text_update(302, "hello"), headers={"X-Telegram-Bot-Api-Secret-Token": secret}
+        )
+        assert accepted.status_code == 200
+        [text] = standin.wait_for(lambda: standin.texts_to(302))
+        assert text.startswith("Hello, welcome")
+        assert standin.texts_to(301) == []
+    finally:
+        stop_bot(process)
+        standin.stop()
+
+
+def test_a_restart_in_mid_conversation_loses_no_message_and_answers_none_twice(stack):
+    standin = TelegramStandIn(TOKEN)
+    standin.start()
+    first = start_bot(standin, stack.rasa_url)
+    standin.send_text(401, "hello")
+    standin.wait_for(lambda: standin.calls_to("sendChatAction", 401), 30)  # being handled now
+    stop_bot(first)
+    standin.send_text(401, "thank you")  # arrives while the bot is down
+    second = start_bot(standin, stack.rasa_url)
+    try:
+        standin.wait_for(lambda: expected_text("en", "utter_you_are_welcome") in standin.texts_to(401), 60)
+        texts = standin.texts_to(401)
+        assert sum(text.startswith("Hello, welcome") for text in texts) == 1
+        assert texts.count(expected_text("en", "utter_you_are_welcome")) == 1
+    finally:
+        stop_bot(second)
+        standin.stop()
