@@ -48,6 +48,7 @@ async def run(settings: Settings, language: str | None) -> int:
                 assistant,
                 default_catalogs(),
                 settings.pseudonym_secret,
+                settings.coordinator_chat_id,
             )
             webhook = None
             if settings.webhook_url:

@@ -34,6 +34,8 @@ class Settings:
     webhook_secret: str
     webhook_listen: str
     webhook_port: int
+    coordinator_chat_id: int | None
+    coordinator_user_ids: frozenset[int]
     rasa_url: str
     rasa_auth_token: str
     start_servers: bool
@@ -68,6 +70,14 @@ class Settings:
                 raise SettingError(
                     "TELEGRAM_WEBHOOK_SECRET must be 16 to 256 letters, digits, _ or - when a webhook is used"
                 )
+        chat_raw = env.get("COORDINATOR_CHAT_ID", "").strip()
+        if chat_raw and not re.fullmatch(r"-?\d+", chat_raw):
+            raise SettingError(
+                f"COORDINATOR_CHAT_ID must be a Telegram chat id (a number such as -1001234), not {chat_raw!r}"
+            )
+        ids_raw = [part.strip() for part in env.get("COORDINATOR_USER_IDS", "").split(",") if part.strip()]
+        if not all(part.isdigit() for part in ids_raw):
+            raise SettingError("COORDINATOR_USER_IDS must be Telegram user ids separated by commas, e.g. 1234,5678")
         model = Path(env.get("MODEL_PATH") or PROJECT_ROOT / "models" / "current.tar.gz")
         if not external and not model.exists():
             raise SettingError(f"MODEL_PATH: no trained model at {model}; run `make run` to train one")
@@ -78,6 +88,8 @@ class Settings:
             webhook_secret=webhook_secret,
             webhook_listen=env.get("TELEGRAM_WEBHOOK_LISTEN", "127.0.0.1"),
             webhook_port=_port(env, "TELEGRAM_WEBHOOK_PORT", 8443),
+            coordinator_chat_id=int(chat_raw) if chat_raw else None,
+            coordinator_user_ids=frozenset(int(part) for part in ids_raw),
             rasa_url=external or f"http://127.0.0.1:{rasa_port}",
             # Only this process and the Rasa server it starts know the token.
             rasa_auth_token=env.get("RASA_AUTH_TOKEN") or secrets.token_urlsafe(24),

@@ -121,9 +121,16 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
 
 class TelegramFrontEnd:
     def __init__(
-        self, token: str, api_url: str, assistant: Assistant, catalogs: Catalogs, pseudonym_secret: str
+        self,
+        token: str,
+        api_url: str,
+        assistant: Assistant,
+        catalogs: Catalogs,
+        pseudonym_secret: str,
+        coordinator_chat_id: int | None = None,
     ) -> None:
         self.assistant = assistant
+        self.coordinator_chat_id = coordinator_chat_id
         self.catalogs = catalogs
         self.secret = pseudonym_secret
         self._chat_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -184,6 +191,8 @@ class TelegramFrontEnd:
         chat = update.effective_chat
         if chat is None or chat.type == ChatType.PRIVATE:
             return True
+        if chat.id == self.coordinator_chat_id:
+            return False  # the coordinators' own group: the hand-off handles it, never the assistant
         if update.message and update.message.text and update.message.text.startswith("/"):
             t = self.catalogs.for_language(
                 languages.resolve(update.effective_user and update.effective_user.language_code)

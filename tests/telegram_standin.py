@@ -139,6 +139,7 @@ class TelegramStandIn:
         self._push({"callback_query": query})
 
     def fail(self, method: str, times: int, status: int = 429, retry_after: int = 1) -> None:
+        """The next `times` calls of `method` fail: 429 with retry_after, a 5xx, or 0 for a dropped connection."""
         with self._lock:
             self.faults.setdefault(method, []).extend([(status, retry_after)] * times)
 
@@ -180,6 +181,10 @@ class TelegramStandIn:
             queued = self.faults.get(method)
             fault = queued.pop(0) if queued else None
             self.calls.append(Call(method, params, accepted=fault is None))
+        if fault and fault[0] == 0:  # a dropped connection: no answer at all
+            assert request.transport is not None
+            request.transport.close()
+            raise ConnectionResetError
         if fault:
             status, retry_after = fault
             body = {

@@ -12,7 +12,7 @@ import pytest
 
 from bot.i18n import Catalogs
 from bot.telegram_app import split_message
-from tests.conftest import ROOT, StreamCollector, base_env, free_port
+from tests.conftest import ROOT, StreamCollector, base_env, free_port, wait_until_healthy
 from tests.conversation import article_title, expected_text
 from tests.telegram_standin import TelegramStandIn
 
@@ -221,3 +221,86 @@ def test_a_restart_in_mid_conversation_loses_no_message_and_answers_none_twice(s
     finally:
         stop_bot(second)
         standin.stop()
+
+
+def test_dropped_connections_are_retried(telegram):
+    telegram.fail("sendMessage", times=2, status=0)
+    telegram.send_text(108, "thanks a lot")
+    standin_texts = telegram.wait_for(lambda: telegram.texts_to(108), 60)
+    assert standin_texts == [expected_text("en", "utter_you_are_welcome")]
+
+
+def pressed(standin: TelegramStandIn, user_id: int, data: str) -> None:
+    message = {"message_id": 7, "date": 0, "chat": {"id": user_id, "type": "private"}, "text": "…"}
+    standin.press(user_id, message, data)
+
+
+def test_start_choose_arabic_ask_for_sleep_get_the_arabic_article_and_next_step(telegram):
+    telegram.send_text(109, "/start")
+    telegram.wait_for(lambda: telegram.texts_to(109))
+    pressed(telegram, 109, "/change_language")
+    menu = telegram.wait_for(
+        lambda: len(telegram.calls_to("sendMessage", 109)) >= 2 and telegram.calls_to("sendMessage", 109)
+    )
+    assert ("العربية", '/change_language{"language": "ar"}') in keyboard_of(menu[-1])
+    pressed(telegram, 109, '/change_language{"language": "ar"}')
+    telegram.wait_for(lambda: len(telegram.texts_to(109)) >= 3)
+    telegram.send_text(109, "ما بقدر نام بالليل")
+    texts = telegram.wait_for(
+        lambda: (t := telegram.texts_to(109)) and t[-1] == expected_text("ar", "utter_next_step") and t
+    )
+    assert texts[2].startswith("حسنًا")
+    assert any(text.startswith(article_title("ar", "sleep")) for text in texts)
+    [next_step] = [c for c in telegram.calls_to("sendMessage", 109) if c.params["text"] == texts[-1]][-1:]
+    assert ("➡️ تمرين آخر", "/ask_stress") in keyboard_of(next_step)
+
+
+def test_rasa_stopped_mid_conversation(stack):
+    port = free_port()
+    rasa = subprocess.Popen(
+        [sys.executable, "-m", "rasa", "run", "--enable-api", "--interface", "127.0.0.1", "--port", str(port),
+         "--model", "models/current.tar.gz", "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+        cwd=ROOT, env=base_env(ACTION_SERVER_URL=f"{stack.action_url}/webhook"),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    standin = TelegramStandIn(TOKEN)
+    standin.start()
+    bot = None
+    try:
+        wait_until_healthy(f"http://127.0.0.1:{port}/", timeout=180)
+        bot = start_bot(standin, f"http://127.0.0.1:{port}", COORDINATOR_CHAT_ID="-100")
+        standin.send_text(501, "hello")
+        standin.wait_for(lambda: standin.texts_to(501), 60)
+        rasa.kill()
+        rasa.wait(30)
+        standin.send_text(501, "I want to end my life")
+        standin.wait_for(lambda: len(standin.texts_to(501)) >= 5, 30)
+        assert "112" in standin.texts_to(501)[2]
+        standin.send_text(501, "hello again")
+        standin.wait_for(
+            lambda: "I am having trouble right now. Please try again in a moment." in standin.texts_to(501), 30
+        )
+        standin.send_text(502, "/start", chat_type="group")  # the coordinators' group (-100): left to the hand-off
+        standin.send_text(501, "thanks")
+        standin.wait_for(lambda: standin.texts_to(501)[-1].startswith("I am having trouble"), 30)
+        assert standin.texts_to(-100) == []
+    finally:
+        rasa.kill()
+        if bot:
+            stop_bot(bot)
+        standin.stop()
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("COORDINATOR_CHAT_ID", "coordinators"), ("COORDINATOR_USER_IDS", "12,abc"), ("TELEGRAM_WEBHOOK_SECRET", "short")],
+)
+def test_malformed_telegram_settings_stop_start_up_with_their_name(setting, value):
+    env = base_env(
+        TELEGRAM_BOT_TOKEN=TOKEN, RASA_URL="http://127.0.0.1:1", TELEGRAM_WEBHOOK_URL="https://example.org/hook"
+    )
+    env.update({"TELEGRAM_WEBHOOK_SECRET": "a-long-enough-secret", setting: value})
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2 and setting in result.stderr
