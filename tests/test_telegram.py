@@ -3,6 +3,7 @@ a Telegram Bot API stand-in over HTTP, and the real Rasa and action servers."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import subprocess
 import sys
@@ -304,3 +305,34 @@ def test_malformed_telegram_settings_stop_start_up_with_their_name(setting, valu
         [sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 2 and setting in result.stderr
+
+
+def test_a_6000_character_reply_reaches_telegram_as_two_whole_messages(stack):
+    from bot.assistant import Assistant, Reply
+    from bot.rasa_client import RasaClient
+    from bot.telegram_app import TelegramFrontEnd
+    from bot.users import MemoryUserStore
+
+    standin = TelegramStandIn(TOKEN)
+    standin.start()
+    paragraphs = [f"Part {n}: " + "Breathe in slowly, and out again. " * 22 for n in range(8)]
+    text = "\n\n".join(paragraphs)
+
+    async def go() -> None:
+        assistant = Assistant(RasaClient(stack.rasa_url), MemoryUserStore(), Catalogs())
+        front = TelegramFrontEnd(TOKEN, standin.url, assistant, Catalogs(), "s")
+        await front.app.initialize()
+        try:
+            await front._send(601, [Reply(text, "en")])
+        finally:
+            await front.app.shutdown()
+            await assistant.rasa.close()
+
+    try:
+        asyncio.run(go())
+        delivered = standin.texts_to(601)
+        assert len(text) > 6000 and len(delivered) == 2
+        assert all(len(piece) <= 4096 and piece.startswith("Part ") for piece in delivered)
+        assert "\n\n".join(delivered) == text
+    finally:
+        standin.stop()
