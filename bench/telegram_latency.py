@@ -29,7 +29,8 @@ from tests.telegram_standin import TelegramStandIn
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:BENCH-token"
-MESSAGES = ["hello", "thank you", "what is this programme", "I feel stressed", "goodbye", "is it free?"]
+# Messages answered with exactly one message, so "the first reply arrived" means "the reply arrived".
+MESSAGES = ["hello", "thank you", "goodbye", "are you a bot?", "yes", "no"]
 
 
 def start(command_env: dict[str, str], marker: str) -> subprocess.Popen:
@@ -50,10 +51,10 @@ def through_telegram(standin: TelegramStandIn, chats: int, per_chat: int) -> dic
 
     started = time.perf_counter()
     for round_number in range(per_chat):
-        sent_at = {}
+        sent_at: dict[int, float] = {}
         for chat in counts:
             counts[chat] = delivered(chat)
-            standin.send_text(chat, MESSAGES[(chat + round_number) % len(MESSAGES)])
+            standin.send_text(chat, MESSAGES[(chat - base + round_number) % len(MESSAGES)])
             sent_at[chat] = time.perf_counter()
         waiting = set(counts)
         deadline = time.monotonic() + 120
@@ -67,20 +68,21 @@ def through_telegram(standin: TelegramStandIn, chats: int, per_chat: int) -> dic
 
 
 async def straight_to_rasa(rasa_url: str, chats: int, per_chat: int) -> dict[str, float]:
+    """The same load as through_telegram: each round, every chat sends one message at once."""
     run = uuid.uuid4().hex[:6]
     latencies: list[float] = []
     async with httpx.AsyncClient(base_url=rasa_url, timeout=120) as http:
 
-        async def chat(index: int) -> None:
-            for number in range(per_chat):
-                body = {"sender": f"direct-{run}-{index}", "message": MESSAGES[(index + number) % len(MESSAGES)],
-                        "metadata": {"language": "en"}}  # fmt: skip
-                before = time.perf_counter()
-                (await http.post("/webhooks/bot/webhook", json=body)).raise_for_status()
-                latencies.append(time.perf_counter() - before)
+        async def send(index: int, number: int) -> None:
+            body = {"sender": f"direct-{run}-{index}", "message": MESSAGES[(index + number) % len(MESSAGES)],
+                    "metadata": {"language": "en"}}  # fmt: skip
+            before = time.perf_counter()
+            (await http.post("/webhooks/bot/webhook", json=body)).raise_for_status()
+            latencies.append(time.perf_counter() - before)
 
         started = time.perf_counter()
-        await asyncio.gather(*(chat(index) for index in range(chats)))
+        for number in range(per_chat):
+            await asyncio.gather(*(send(index, number) for index in range(chats)))
         return summary(latencies, time.perf_counter() - started)
 
 

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 4096
 MAX_CALLBACK_BYTES = 64
 SEND_ATTEMPTS = 4
+TYPING_AFTER_SECONDS = 0.3  # a quick answer needs no typing indicator (and spends no Bot API call on one)
 T = TypeVar("T")
 
 #: Commands shown in Telegram's menu, with their descriptions (translated per language).
@@ -207,12 +208,11 @@ class TelegramFrontEnd:
         chat_id, text = update.message.chat_id, update.message.text or ""
         user_key = self._user_key(update)
         async with self._chat_locks[chat_id]:
-            await self._typing(chat_id)
             if text.split(maxsplit=1)[0].split("@")[0] == "/start":
                 language_code = update.effective_user.language_code if update.effective_user else None
-                replies = await self.assistant.start(user_key, language_code)
+                replies = await self._while_typing(chat_id, self.assistant.start(user_key, language_code))
             else:
-                replies = await self.assistant.handle_text(user_key, text)
+                replies = await self._while_typing(chat_id, self.assistant.handle_text(user_key, text))
             await self._send(chat_id, replies)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -224,8 +224,9 @@ class TelegramFrontEnd:
         async with self._chat_locks[chat_id]:
             # The keyboard goes, so the same button cannot be pressed twice.
             await self._retrying(lambda: query.edit_message_reply_markup(reply_markup=None))
-            await self._typing(chat_id)
-            replies = await self.assistant.handle_text(self._user_key(update), query.data or "")
+            replies = await self._while_typing(
+                chat_id, self.assistant.handle_text(self._user_key(update), query.data or "")
+            )
             await self._send(chat_id, replies)
 
     async def on_voice(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -262,11 +263,16 @@ class TelegramFrontEnd:
         log.error("Handling an update failed: %s", type(context.error).__name__)
 
     # --- sending -------------------------------------------------------------------------------
-    async def _typing(self, chat_id: int) -> None:
-        try:
-            await self.app.bot.send_chat_action(chat_id, ChatAction.TYPING)
-        except Exception as error:  # a missing typing indicator is not worth a retry
-            log.info("Typing indicator failed: %s", type(error).__name__)
+    async def _while_typing(self, chat_id: int, work: Awaitable[T]) -> T:
+        """Awaits `work`; if it takes a moment, shows "typing..." meanwhile."""
+        task = asyncio.ensure_future(work)
+        done, _ = await asyncio.wait({task}, timeout=TYPING_AFTER_SECONDS)
+        if not done:
+            try:
+                await self.app.bot.send_chat_action(chat_id, ChatAction.TYPING)
+            except Exception as error:  # a missing typing indicator is not worth a retry
+                log.info("Typing indicator failed: %s", type(error).__name__)
+        return await task
 
     async def _send(self, chat_id: int, replies: list[Reply]) -> None:
         for reply in replies:

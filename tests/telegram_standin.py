@@ -46,6 +46,7 @@ class TelegramStandIn:
         self.faults: dict[str, list[tuple[int, int]]] = {}  # method → [(status, retry_after)]
         self._update_ids = itertools.count(1)
         self._confirmed = 0
+        self._by_chat: dict[tuple[str, str], list[Call]] = {}
         self._message_ids = itertools.count(1000)
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
@@ -146,11 +147,9 @@ class TelegramStandIn:
     # --- what a test reads ---------------------------------------------------------------------
     def calls_to(self, method: str, chat_id: int | None = None) -> list[Call]:
         with self._lock:
-            return [
-                c
-                for c in self.calls
-                if c.method == method and (chat_id is None or str(c.params.get("chat_id")) == str(chat_id))
-            ]
+            if chat_id is not None:
+                return list(self._by_chat.get((method, str(chat_id)), []))
+            return [c for c in self.calls if c.method == method]
 
     def texts_to(self, chat_id: int) -> list[str]:
         """The texts delivered to a chat, in order (refused attempts are not deliveries)."""
@@ -180,7 +179,9 @@ class TelegramStandIn:
         with self._lock:
             queued = self.faults.get(method)
             fault = queued.pop(0) if queued else None
-            self.calls.append(Call(method, params, accepted=fault is None))
+            call = Call(method, params, accepted=fault is None)
+            self.calls.append(call)
+            self._by_chat.setdefault((method, str(params.get("chat_id"))), []).append(call)
         if fault and fault[0] == 0:  # a dropped connection: no answer at all
             assert request.transport is not None
             request.transport.close()

@@ -7,6 +7,7 @@ import asyncio
 import signal
 import subprocess
 import sys
+import time
 
 import httpx
 import pytest
@@ -76,7 +77,6 @@ def test_start_greets_in_the_telegram_language_with_a_keyboard(telegram):
     [greeting] = telegram.wait_for(lambda: telegram.calls_to("sendMessage", 101))
     assert greeting.params["text"] == expected_text("ar", "utter_greet", programme_name="Emotional Support & Wellness")
     assert ("😴 النوم", "/ask_sleep") in keyboard_of(greeting)
-    assert telegram.calls_to("sendChatAction", 101), "a typing indicator while Rasa works"
 
 
 def test_a_button_press_is_answered_its_keyboard_removed_and_its_payload_sent(telegram):
@@ -210,7 +210,7 @@ def test_a_restart_in_mid_conversation_loses_no_message_and_answers_none_twice(s
     standin.start()
     first = start_bot(standin, stack.rasa_url)
     standin.send_text(401, "hello")
-    standin.wait_for(lambda: standin.calls_to("sendChatAction", 401), 30)  # being handled now
+    time.sleep(0.1)  # fetched and being handled: Rasa takes longer than this
     stop_bot(first)
     standin.send_text(401, "thank you")  # arrives while the bot is down
     second = start_bot(standin, stack.rasa_url)
@@ -334,5 +334,28 @@ def test_a_6000_character_reply_reaches_telegram_as_two_whole_messages(stack):
         assert len(text) > 6000 and len(delivered) == 2
         assert all(len(piece) <= 4096 and piece.startswith("Part ") for piece in delivered)
         assert "\n\n".join(delivered) == text
+    finally:
+        standin.stop()
+
+
+def test_typing_is_shown_only_while_an_answer_takes_a_moment():
+    from bot.telegram_app import TelegramFrontEnd
+
+    standin = TelegramStandIn(TOKEN)
+    standin.start()
+
+    async def go() -> None:
+        front = TelegramFrontEnd(TOKEN, standin.url, assistant=None, catalogs=Catalogs(), pseudonym_secret="s")
+        await front.app.initialize()
+        try:
+            assert await front._while_typing(701, asyncio.sleep(0.8, result="slow")) == "slow"
+            assert await front._while_typing(702, asyncio.sleep(0.01, result="quick")) == "quick"
+        finally:
+            await front.app.shutdown()
+
+    try:
+        asyncio.run(go())
+        assert len(standin.calls_to("sendChatAction", 701)) == 1
+        assert standin.calls_to("sendChatAction", 702) == []
     finally:
         standin.stop()
