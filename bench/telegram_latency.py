@@ -54,14 +54,15 @@ def through_telegram(standin: TelegramStandIn, chats: int, per_chat: int) -> dic
         sent_at: dict[int, float] = {}
         for chat in counts:
             counts[chat] = delivered(chat)
+            sent_at[chat] = time.monotonic()  # the stand-in stamps calls with time.monotonic() too
             standin.send_text(chat, MESSAGES[(chat - base + round_number) % len(MESSAGES)])
-            sent_at[chat] = time.perf_counter()
         waiting = set(counts)
         deadline = time.monotonic() + 120
         while waiting and time.monotonic() < deadline:
             for chat in list(waiting):
-                if delivered(chat) > counts[chat]:
-                    latencies.append(time.perf_counter() - sent_at[chat])
+                calls = standin.calls_to("sendMessage", chat)
+                if len(calls) > counts[chat]:
+                    latencies.append(calls[counts[chat]].at - sent_at[chat])  # when the reply reached Telegram
                     waiting.discard(chat)
             time.sleep(0.002)
     return summary(latencies, time.perf_counter() - started)
