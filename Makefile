@@ -24,7 +24,7 @@ help:
 	@echo "make run     start the bot (terminal chat when TELEGRAM_BOT_TOKEN is not set)"
 	@echo "make test    run every check and test"
 	@echo "make extract update locales/messages.pot and every language's .po from the sources"
-	@echo "make bench   measure start-up time and reply latency (see bench/)"
+	@echo "make bench   measure the safety screen, start-up time and reply latency (see bench/)"
 
 $(VENV)/.installed: requirements.lock
 	@py=$$(scripts/find-python) || exit 1; \
@@ -67,7 +67,9 @@ extract: install
 	  --no-fuzzy-matching --ignore-obsolete
 
 bench: install catalogs model
+	$(PY) -m bench.safety_speed
 	$(PY) -m bench.latency
+	$(PY) -m bench.telegram_latency
 
 lock:
 	$(PY) -m pip freeze --exclude-editable > requirements.lock
