@@ -11,6 +11,7 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
 import yaml
@@ -19,8 +20,8 @@ from bot import PROJECT_ROOT, languages
 from bot.i18n import Catalogs
 from bot.rasa_client import BotMessage, Button, RasaClient, RasaUnavailable
 from bot.safety import Assessment, Level, SafetyScreen
-from bot.safety.responses import RESIDENCES, crisis_messages, residence_confirmation
-from bot.users import UserStore
+from bot.safety.responses import RESIDENCES, check_in, crisis_messages, residence_confirmation
+from bot.users import CrisisState, UserStore
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,11 @@ COMMAND_PAYLOADS = {
     "/privacy": "/ask_privacy",
     "/delete": "/forget_me",
 }
+
+#: After a crisis, the assistant checks in once, this many ordinary messages later.
+CHECK_IN_AFTER_MESSAGES = 3
+#: A crisis is kept in mind this long after the last risk message.
+CRISIS_MEMORY = timedelta(hours=24)
 
 #: What the Rasa safety net (action_flag_risk) may report.
 NET_LEVELS = {"acute": Level.ACUTE, "distress": Level.DISTRESS}
@@ -119,6 +125,9 @@ class Assistant:
         assessment = self.screen.assess(text)
         if assessment.is_risk:
             return self.crisis_replies(user_key, assessment)
+        return [*self._check_in_if_due(user_key), *await self._answer(user_key, text)]
+
+    async def _answer(self, user_key: str, text: str) -> list[Reply]:
         if text.startswith("/"):
             return await self._handle_command(user_key, text)
         if not has_words(text):
@@ -161,8 +170,37 @@ class Assistant:
             return [Reply(t.pgettext("bot", "I am having trouble right now. Please try again in a moment."), language)]
         return self._replies(user_key, answer)
 
+    def _check_in_if_due(self, user_key: str) -> list[Reply]:
+        """Counts ordinary messages after a crisis; asks once how the person is, with the numbers."""
+        state = self.users.crisis(user_key)
+        if state is None:
+            return []
+        if datetime.now(timezone.utc) - state.since > CRISIS_MEMORY:
+            self.users.set_crisis(user_key, None)
+            return []
+        state.messages_since += 1
+        due = not state.checked_in and state.messages_since >= CHECK_IN_AFTER_MESSAGES
+        state.checked_in = state.checked_in or due
+        self.users.set_crisis(user_key, state)
+        if not due:
+            return []
+        language = self.language(user_key)
+        return self._as_replies(check_in(self.catalogs, language), language)
+
+    def _remember_crisis(self, user_key: str, assessment: Assessment) -> None:
+        if assessment.level not in (Level.ACUTE, Level.DISTRESS):
+            return  # someone else is at risk: the person writing is not
+        previous = self.users.crisis(user_key)
+        level = (
+            Level.ACUTE.value
+            if Level.ACUTE.value in (assessment.level.value, previous and previous.level)
+            else (Level.DISTRESS.value)
+        )
+        self.users.set_crisis(user_key, CrisisState(level=level, since=datetime.now(timezone.utc)))
+
     def crisis_replies(self, user_key: str, assessment: Assessment) -> list[Reply]:
         """The crisis answer, in the person's language, or the language they just wrote in."""
+        self._remember_crisis(user_key, assessment)
         chosen = self.language(user_key)
         language = chosen if chosen in assessment.languages or not assessment.languages else assessment.languages[0]
         log.warning("Safety screen: %s (%s)", assessment.level.value, ", ".join(assessment.categories))

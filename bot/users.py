@@ -1,8 +1,21 @@
-"""What the front end remembers about a person: their language and where they live (for the GP route)."""
+"""What the front end remembers about a person: their language, where they live (for the GP
+route), and whether they were recently in crisis."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
+
+
+@dataclass
+class CrisisState:
+    """A person's most recent crisis: it stays until it expires, whatever they write meanwhile."""
+
+    level: str  # "acute" or "distress"
+    since: datetime  # the last risk message
+    messages_since: int = 0
+    checked_in: bool = False
 
 
 class UserStore(Protocol):
@@ -14,6 +27,10 @@ class UserStore(Protocol):
 
     def set_residence(self, user_key: str, residence: str) -> None: ...
 
+    def crisis(self, user_key: str) -> CrisisState | None: ...
+
+    def set_crisis(self, user_key: str, state: CrisisState | None) -> None: ...
+
 
 class MemoryUserStore:
     """Keeps preferences for the life of the process (the terminal chat)."""
@@ -21,6 +38,7 @@ class MemoryUserStore:
     def __init__(self) -> None:
         self._languages: dict[str, str] = {}
         self._residences: dict[str, str] = {}
+        self._crises: dict[str, CrisisState] = {}
 
     def language(self, user_key: str) -> str | None:
         return self._languages.get(user_key)
@@ -33,3 +51,12 @@ class MemoryUserStore:
 
     def set_residence(self, user_key: str, residence: str) -> None:
         self._residences[user_key] = residence
+
+    def crisis(self, user_key: str) -> CrisisState | None:
+        return self._crises.get(user_key)
+
+    def set_crisis(self, user_key: str, state: CrisisState | None) -> None:
+        if state is None:
+            self._crises.pop(user_key, None)
+        else:
+            self._crises[user_key] = state

@@ -171,3 +171,18 @@ def test_someone_else_at_risk_gets_guidance_for_helpers():
     text = "\n".join(reply.text for reply in replies)
     assert "112" in text and "ayudar" in text
     assert "/help_someone" in [b.payload for r in replies for b in r.buttons]
+
+
+def test_after_a_crisis_the_assistant_checks_in_once_even_after_start():
+    from bot.safety.responses import check_in
+
+    expected = check_in(Catalogs(), "ar")[0][0]
+    answers = crisis_conversation("ar", ["بدي موت", "/start", "شكرا", "مرحبا", "مرحبا", "مرحبا"])
+    texts = [[reply.text for reply in replies] for replies in answers]
+    assert [expected in answer for answer in texts] == [False, False, False, True, False, False]
+    assert texts[3][0] == expected and "113" in expected and looks_written_in("ar", expected)
+
+
+def test_someone_asking_for_a_friend_is_not_checked_in_on_as_if_in_crisis():
+    answers = crisis_conversation("en", ["my friend wants to kill himself", "ok", "thanks", "hello", "hello"])
+    assert all("Earlier you told me" not in reply.text for replies in answers for reply in replies)

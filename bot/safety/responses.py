@@ -113,3 +113,15 @@ def residence_confirmation(catalogs: Catalogs, language: str, residence: str) ->
     t = catalogs.for_language(language)
     text, buttons = gp_route(t, residence)
     return [(t.pgettext("safety", "Thank you. I will remember this."), []), (text, buttons)]
+
+
+def check_in(catalogs: Catalogs, language: str) -> list[tuple[str, list[Button]]]:
+    """Asked once, a few messages after a crisis: how the person is now, and the numbers again."""
+    t = catalogs.for_language(language)
+    text = t.pgettext(
+        "safety",
+        "Earlier you told me that things were very hard. How are you now? If it gets too much, "
+        "{crisis_line_name} is there day and night: {crisis_line_phone} or {crisis_line_chat}. "
+        "If your life is in danger, call {emergency_number}.",
+    )
+    return [(_fill(text), [Button(t.pgettext("button", "🌬️ Calm down (stress)"), "/ask_stress")])]

@@ -1,0 +1,103 @@
+"""Benchmark: how fast a crisis message is answered on Telegram while Rasa is busy or down.
+
+    .venv/bin/python -m bench.crisis_latency [--crises 100]
+
+1. Rasa saturated: 50 chats keep sending ordinary messages through the Telegram front end
+   while other chats send crisis messages; time from the crisis message posted to the stand-in
+   until the first crisis reply is recorded there.
+2. Rasa stopped: the same crisis messages with nothing listening where Rasa should be.
+Goal: under 300 ms at p95 in both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+from bench.latency import summary
+from bench.telegram_latency import start
+from tests.conftest import base_env, free_port
+from tests.telegram_standin import TelegramStandIn
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "123456:BENCH-token"
+CRISES = ["I want to die", "ik wil dood", "بدي موت", "میخوام بمیرم", "хочу померти", "quiero morirme"]
+
+
+def crisis_latencies(standin: TelegramStandIn, count: int, first_chat: int) -> list[float]:
+    latencies = []
+    for number in range(count):
+        chat = first_chat + number
+        sent_at = time.monotonic()
+        standin.send_text(chat, CRISES[number % len(CRISES)])
+        deadline = time.monotonic() + 30
+        while not standin.calls_to("sendMessage", chat) and time.monotonic() < deadline:
+            time.sleep(0.001)
+        calls = standin.calls_to("sendMessage", chat)
+        latencies.append((calls[0].at if calls else time.monotonic()) - sent_at)
+        time.sleep(0.05)
+    return latencies
+
+
+def background_load(standin: TelegramStandIn, stop: threading.Event) -> None:
+    """50 chats, each sending its next ordinary message as soon as the last one was answered."""
+    chats = range(20_000, 20_050)
+    answered = dict.fromkeys(chats, 0)
+    for chat in chats:
+        standin.send_text(chat, "what is this programme")
+    while not stop.is_set():
+        for chat in chats:
+            count = len(standin.calls_to("sendMessage", chat))
+            if count > answered[chat]:
+                answered[chat] = count
+                standin.send_text(chat, "I feel stressed" if count % 2 else "what is this programme")
+        time.sleep(0.01)
+
+
+def main(crises: int) -> dict:
+    rasa_port, action_port = free_port(), free_port()
+    servers = start(
+        base_env(RASA_PORT=str(rasa_port), ACTION_PORT=str(action_port), RASA_AUTH_TOKEN="bench"), "Ready after"
+    )
+    standin = TelegramStandIn(TOKEN)
+    standin.start()
+    bot = start(base_env(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=standin.url, RASA_URL=f"http://127.0.0.1:{rasa_port}"),
+                "Answering on Telegram")  # fmt: skip
+    results: dict = {}
+    try:
+        stop = threading.Event()
+        load = threading.Thread(target=background_load, args=(standin, stop), daemon=True)
+        load.start()
+        time.sleep(5)  # let the load build up
+        results["rasa_saturated"] = summary(crisis_latencies(standin, crises, 30_000), 1)
+        stop.set()
+        load.join(10)
+    finally:
+        for process in (bot, servers):
+            os.killpg(process.pid, signal.SIGINT)
+            process.wait(60)
+    down = start(base_env(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=standin.url, RASA_URL=f"http://127.0.0.1:{free_port()}"),
+                 "Answering on Telegram")  # fmt: skip
+    try:
+        results["rasa_stopped"] = summary(crisis_latencies(standin, crises, 40_000), 1)
+    finally:
+        os.killpg(down.pid, signal.SIGINT)
+        down.wait(60)
+        standin.stop()
+    for result in results.values():
+        result.pop("messages_per_s", None)
+    out = ROOT / "bench" / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "crisis_latency.json").write_text(json.dumps(results, indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--crises", type=int, default=100, help="crisis messages per condition (default 100)")
+    print(json.dumps(main(parser.parse_args().crises), indent=2))
