@@ -191,12 +191,9 @@ class Assistant:
         if assessment.level not in (Level.ACUTE, Level.DISTRESS):
             return  # someone else is at risk: the person writing is not
         previous = self.users.crisis(user_key)
-        level = (
-            Level.ACUTE.value
-            if Level.ACUTE.value in (assessment.level.value, previous and previous.level)
-            else (Level.DISTRESS.value)
-        )
-        self.users.set_crisis(user_key, CrisisState(level=level, since=datetime.now(timezone.utc)))
+        was_acute = previous is not None and previous.level == Level.ACUTE.value
+        level = Level.ACUTE if assessment.level is Level.ACUTE or was_acute else Level.DISTRESS
+        self.users.set_crisis(user_key, CrisisState(level=level.value, since=datetime.now(timezone.utc)))
 
     def crisis_replies(self, user_key: str, assessment: Assessment) -> list[Reply]:
         """The crisis answer, in the person's language, or the language they just wrote in."""
