@@ -57,6 +57,7 @@ class Reply:
     text: str
     language: str
     buttons: list[Button] = field(default_factory=list)
+    urgent: bool = False  # a crisis reply: sent before anything else that waits
 
 
 @lru_cache(maxsize=1)
@@ -202,11 +203,11 @@ class Assistant:
         language = chosen if chosen in assessment.languages or not assessment.languages else assessment.languages[0]
         log.warning("Safety screen: %s (%s)", assessment.level.value, ", ".join(assessment.categories))
         messages = crisis_messages(self.catalogs, language, assessment, self.users.residence(user_key))
-        return self._as_replies(messages, language)
+        return self._as_replies(messages, language, urgent=True)
 
     @staticmethod
-    def _as_replies(messages: list[tuple[str, list[Button]]], language: str) -> list[Reply]:
-        return [Reply(text=text, language=language, buttons=buttons) for text, buttons in messages]
+    def _as_replies(messages: list[tuple[str, list[Button]]], language: str, urgent: bool = False) -> list[Reply]:
+        return [Reply(text=text, language=language, buttons=buttons, urgent=urgent) for text, buttons in messages]
 
     def _replies(self, user_key: str, answer: list[BotMessage]) -> list[Reply]:
         flagged = next((m.custom["safety_level"] for m in answer if m.custom.get("safety_level") in NET_LEVELS), None)

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 4096
 MAX_CALLBACK_BYTES = 64
 SEND_ATTEMPTS = 4
+MAX_CONCURRENT_UPDATES = 4096
 TYPING_AFTER_SECONDS = 0.3  # a quick answer needs no typing indicator (and spends no Bot API call on one)
 T = TypeVar("T")
 
@@ -49,6 +50,28 @@ class WebhookConfig:
     @property
     def path(self) -> str:
         return urlsplit(self.url).path.lstrip("/")
+
+
+#: rate_limit_args value of a crisis reply (see CrisisFirstRateLimiter).
+URGENT = "urgent"
+
+
+class CrisisFirstRateLimiter(AIORateLimiter):
+    """Telegram's rate limits for every call, except crisis replies: they never queue behind other
+    people's messages. They are few; a 429 on one is retried by the front end."""
+
+    async def process_request(
+        self,
+        callback: Callable[..., Awaitable[Any]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: Any,
+    ) -> Any:
+        if rate_limit_args == URGENT:
+            return await callback(*args, **kwargs)
+        return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
 
 
 def command_descriptions(catalogs: Catalogs, language: str) -> list[BotCommand]:
@@ -141,8 +164,10 @@ class TelegramFrontEnd:
             .token(token)
             .base_url(f"{api}/bot")
             .base_file_url(f"{api}/file/bot")
-            .concurrent_updates(True)
-            .rate_limiter(AIORateLimiter(max_retries=5))
+            # Updates waiting for their chat's turn are cheap; a low bound would let a few busy chats
+            # hold every slot and keep everyone else waiting.
+            .concurrent_updates(MAX_CONCURRENT_UPDATES)
+            .rate_limiter(CrisisFirstRateLimiter(max_retries=5))
             .build()
         )
         self.app.add_handler(CallbackQueryHandler(self.on_button))
@@ -207,6 +232,11 @@ class TelegramFrontEnd:
             return
         chat_id, text = update.message.chat_id, update.message.text or ""
         user_key = self._user_key(update)
+        assessment = self.assistant.screen.assess(text)
+        if assessment.is_risk:
+            # At once: not behind this chat's earlier messages, nor behind anyone else's.
+            await self._send(chat_id, self.assistant.crisis_replies(user_key, assessment))
+            return
         async with self._chat_locks[chat_id]:
             if text.split(maxsplit=1)[0].split("@")[0] == "/start":
                 language_code = update.effective_user.language_code if update.effective_user else None
@@ -281,8 +311,8 @@ class TelegramFrontEnd:
             for index, piece in enumerate(pieces):
                 last = index == len(pieces) - 1
                 await self._retrying(
-                    lambda piece=piece, markup=markup if last else None: self.app.bot.send_message(
-                        chat_id, piece, reply_markup=markup
+                    lambda piece=piece, markup=markup if last else None, urgent=reply.urgent: self.app.bot.send_message(
+                        chat_id, piece, reply_markup=markup, rate_limit_args=URGENT if urgent else None
                     )
                 )
 

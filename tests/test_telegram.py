@@ -359,3 +359,14 @@ def test_typing_is_shown_only_while_an_answer_takes_a_moment():
         assert standin.calls_to("sendChatAction", 702) == []
     finally:
         standin.stop()
+
+
+def test_a_crisis_message_overtakes_the_chats_own_backlog(telegram):
+    for _ in range(8):
+        telegram.send_text(801, "what is this programme")
+    telegram.send_text(801, "I want to die")
+    thanks = "Thank you for telling me. I am glad you wrote. You matter, and you do not have to go through this alone."
+    telegram.wait_for(lambda: thanks in telegram.texts_to(801), 30)
+    next_steps_so_far = telegram.texts_to(801).count(expected_text("en", "utter_next_step"))
+    assert next_steps_so_far < 8, "the crisis reply came before the chat's earlier messages were all answered"
+    telegram.wait_for(lambda: telegram.texts_to(801).count(expected_text("en", "utter_next_step")) == 8, 120)
