@@ -19,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench.latency import summary
+from bench.latency import save, summary
 from bench.telegram_latency import start
 from tests.conftest import base_env, free_port
 from tests.telegram_standin import TelegramStandIn
@@ -88,10 +88,7 @@ def main(crises: int) -> dict:
         standin.stop()
     for result in results.values():
         result.pop("messages_per_s", None)
-    out = ROOT / "bench" / "out"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "crisis_latency.json").write_text(json.dumps(results, indent=2))
-    return results
+    return save("crisis_latency", results)
 
 
 if __name__ == "__main__":

@@ -57,6 +57,13 @@ def summary(latencies: list[float], seconds: float) -> dict[str, float]:
     }
 
 
+def save(name: str, results: dict) -> dict:
+    """Writes a benchmark's figures to bench/out/<name>.json and returns them."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"{name}.json").write_text(json.dumps(results, indent=2))
+    return results
+
+
 def env_with(**extra: str) -> dict[str, str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT), RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2")
     env.pop("TELEGRAM_BOT_TOKEN", None)
@@ -179,9 +186,7 @@ async def main(messages: int) -> dict:
     for load in ("1_user", "20_users"):
         ratio = results["ours"][load]["p50_ms"] / results["stock_rasa_init"][load]["p50_ms"]
         results[f"p50_ratio_{load}"] = round(ratio, 2)
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "latency.json").write_text(json.dumps(results, indent=2))
-    return results
+    return save("latency", results)
 
 
 if __name__ == "__main__":

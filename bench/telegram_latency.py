@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.latency import summary
+from bench.latency import save, summary
 from tests.conftest import StreamCollector, base_env, free_port
 from tests.telegram_standin import TelegramStandIn
 
@@ -113,10 +113,7 @@ def main(messages: int) -> dict:
     results["throughput_ratio_50_chats"] = round(
         results["telegram_50_chats"]["messages_per_s"] / results["rasa_50_chats"]["messages_per_s"], 3
     )
-    out = ROOT / "bench" / "out"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "telegram_latency.json").write_text(json.dumps(results, indent=2))
-    return results
+    return save("telegram_latency", results)
 
 
 if __name__ == "__main__":
