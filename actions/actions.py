@@ -16,12 +16,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.content import ContentError, Library
 from bot import languages
 from bot.i18n import default_catalogs
+from bot.safety.net import RISK_INTENTS
+from bot.safety.screen import Level
 
 log = logging.getLogger(__name__)
 
 FALLBACK_INTENT = "nlu_fallback"
 MISSES_BEFORE_OFFERING_A_VOLUNTEER = 2
-RISK_LEVELS = {"express_acute_risk": "acute", "express_distress": "distress"}
 
 
 def reply_language(tracker: Tracker) -> str:
@@ -110,5 +111,6 @@ class ActionFlagRisk(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         intent = (tracker.latest_message.get("intent") or {}).get("name", "")
-        dispatcher.utter_message(json_message={"safety_level": RISK_LEVELS.get(intent, "distress")})
+        level = RISK_INTENTS.get(intent, Level.DISTRESS)
+        dispatcher.utter_message(json_message={"safety_level": level.value})
         return []

@@ -20,6 +20,7 @@ from bot import PROJECT_ROOT, languages
 from bot.i18n import Catalogs
 from bot.rasa_client import BotMessage, Button, RasaClient, RasaUnavailable
 from bot.safety import Assessment, Level, SafetyScreen
+from bot.safety.net import RISK_INTENTS
 from bot.safety.responses import RESIDENCES, check_in, crisis_messages, residence_confirmation
 from bot.users import CrisisState, UserStore
 
@@ -45,7 +46,7 @@ CHECK_IN_AFTER_MESSAGES = 3
 CRISIS_MEMORY = timedelta(hours=24)
 
 #: What the Rasa safety net (action_flag_risk) may report.
-NET_LEVELS = {"acute": Level.ACUTE, "distress": Level.DISTRESS}
+NET_LEVELS = {level.value: level for level in RISK_INTENTS.values()}
 
 _PAYLOAD = re.compile(r"^/(?P<intent>[a-z_]+)(?P<entities>\{.*\})?$", re.DOTALL)
 
@@ -116,14 +117,15 @@ class Assistant:
         self.remember_client_language(user_key, client_language)
         return await self._ask_rasa(user_key, "/greet")
 
-    async def handle_text(self, user_key: str, text: str) -> list[Reply]:
+    async def handle_text(self, user_key: str, text: str, assessment: Assessment | None = None) -> list[Reply]:
+        """Answers one message. `assessment`: the safety screen's verdict, if the caller already has it."""
         text = (text or "").strip()
         language = self.language(user_key)
         t = self.catalogs.for_language(language)
         if not text:
             return [Reply(t.pgettext("bot", "I did not get any text. Please write your message in words."), language)]
         # The safety screen sees every message first, whole, and does not need Rasa.
-        assessment = self.screen.assess(text)
+        assessment = assessment or self.screen.assess(text)
         if assessment.is_risk:
             return self.crisis_replies(user_key, assessment)
         return [*self._check_in_if_due(user_key), *await self._answer(user_key, text)]

@@ -27,8 +27,8 @@ _EXTRA_NAMES = {
     "en": ["english", "inglés", "ingles", "انجليزي", "انگلیسی", "англійською"],
 }
 
-_ARABIC_SCRIPT = re.compile(r"[\u0600-\u06FF]")
-_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
+ARABIC_SCRIPT = re.compile(r"[\u0600-\u06FF]")
+CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 
 # Shown in the language menu; Persian speakers from Afghanistan call their language Dari.
 _NATIVE_NAME_OVERRIDES = {"fa": "فارسی / دری"}
@@ -97,9 +97,9 @@ def find_language_name(text: str) -> str | None:
     folded = fold(text)
     for name, code in _name_index():
         # Arabic script attaches prefixes to the name ("بالعربي", "وفارسی"), so no word boundary there.
-        boundary = "" if _ARABIC_SCRIPT.match(name) else r"(?<!\w)"
+        boundary = "" if ARABIC_SCRIPT.match(name) else r"(?<!\w)"
         # Ukrainian declines the name ("іспанська", "іспанською"): match the stem.
-        stem = name[:-1] if _CYRILLIC.match(name) and name.endswith("а") else name
+        stem = name[:-1] if CYRILLIC.match(name) and name.endswith("а") else name
         if re.search(boundary + re.escape(stem), folded):
             return code
     return None

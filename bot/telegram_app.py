@@ -242,7 +242,7 @@ class TelegramFrontEnd:
                 language_code = update.effective_user.language_code if update.effective_user else None
                 replies = await self._while_typing(chat_id, self.assistant.start(user_key, language_code))
             else:
-                replies = await self._while_typing(chat_id, self.assistant.handle_text(user_key, text))
+                replies = await self._while_typing(chat_id, self.assistant.handle_text(user_key, text, assessment))
             await self._send(chat_id, replies)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

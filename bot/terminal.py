@@ -11,6 +11,7 @@ import sys
 from typing import TextIO
 
 from bot.assistant import Assistant, Reply
+from bot.languages import is_rtl
 from bot.rasa_client import Button
 
 PROMPT = "you> "
@@ -36,8 +37,6 @@ class TerminalChat:
         self.buttons: list[Button] = []
 
     def show(self, replies: list[Reply]) -> None:
-        from bot.languages import is_rtl
-
         self.buttons = []
         for reply in replies:
             print(render(reply, len(self.buttons) + 1, is_rtl(reply.language)), file=self.out)

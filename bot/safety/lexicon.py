@@ -15,10 +15,10 @@ from pathlib import Path
 
 import yaml
 
+from bot.languages import ARABIC_SCRIPT
 from bot.safety.normalize import normalize
 
 LEVELS = ("acute", "third_party", "distress")
-_ARABIC_SCRIPT = re.compile(r"[\u0600-\u06FF]")
 
 
 class LexiconError(ValueError):
@@ -26,7 +26,7 @@ class LexiconError(ValueError):
 
 
 def _word(stem: str, wildcard: bool) -> str:
-    left = "" if _ARABIC_SCRIPT.match(stem) else r"(?<!\w)"
+    left = "" if ARABIC_SCRIPT.match(stem) else r"(?<!\w)"
     right = r"\w*" if wildcard else r"(?!\w)"
     return left + re.escape(stem) + right
 
