@@ -18,7 +18,7 @@ PO_FILES      := $(wildcard locales/*/LC_MESSAGES/messages.po)
 MO_FILES      := $(PO_FILES:.po=.mo)
 MODEL         := models/current.tar.gz
 
-.PHONY: help install catalogs model validate run test lint lock extract bench clean
+.PHONY: help install catalogs model validate run test lint lock extract bench clean postgres
 
 help:
 	@echo "make run     start the bot (terminal chat when TELEGRAM_BOT_TOKEN is not set)"
@@ -54,11 +54,15 @@ run: install catalogs model
 	$(PY) -m bot run
 
 lint: install
-	$(BIN)/ruff check bot actions tests bench
-	$(BIN)/ruff format --check bot actions tests bench
+	$(BIN)/ruff check bot actions tests bench migrations
+	$(BIN)/ruff format --check bot actions tests bench migrations
 
-test: install catalogs validate model lint
-	$(BIN)/pytest
+# The storage tests also run against a throwaway PostgreSQL server, which this installs if missing.
+postgres:
+	scripts/ensure-postgres
+
+test: install catalogs validate model lint postgres
+	REQUIRE_POSTGRES=1 $(BIN)/pytest
 
 extract: install
 	$(BIN)/pybabel extract --mapping-file babel.cfg --output-file locales/messages.pot \

@@ -114,3 +114,28 @@ class ActionFlagRisk(Action):
         level = RISK_INTENTS.get(intent, Level.DISTRESS)
         dispatcher.utter_message(json_message={"safety_level": level.value})
         return []
+
+
+class FrontEndAction(Action):
+    """Asks the front end to do something Rasa cannot: it holds the database and the Telegram chat."""
+
+    request = ""
+
+    def name(self) -> str:
+        return f"action_{self.request}"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        dispatcher.utter_message(json_message={"front_end": self.request})
+        return []
+
+
+class ActionRequestHuman(FrontEndAction):
+    """The person asked for a person: the front end opens an escalation for the coordinators."""
+
+    request = "request_human"
+
+
+class ActionRequestErasure(FrontEndAction):
+    """The person wants their data deleted: the front end asks them to confirm, then erases it."""
+
+    request = "request_erasure"

@@ -10,16 +10,24 @@ import os
 import signal
 import sys
 import time
+from datetime import timedelta
 
 from bot.assistant import Assistant
+from bot.db import Database, DatabaseError, migrate
+from bot.escalations import EscalationLog
+from bot.handoff import Coordinators, HandOff
 from bot.i18n import default_catalogs
 from bot.identity import pseudonym
+from bot.privacy import Privacy
 from bot.rasa_client import RasaClient
 from bot.settings import SettingError, Settings
 from bot.supervisor import Supervisor
 from bot.telegram_app import TelegramFrontEnd, WebhookConfig
 from bot.terminal import TerminalChat, stdin_reader
-from bot.users import MemoryUserStore
+from bot.users import SqlUserStore
+
+#: The retention purge runs this often inside the bot (and on demand: `python -m bot purge`).
+PURGE_EVERY = timedelta(days=1)
 
 
 def progress(message: str) -> None:
@@ -36,10 +44,21 @@ async def run(settings: Settings, language: str | None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     telegram = None
+    database = open_database(settings)
+    privacy = Privacy(database, EscalationLog(database))
+    purge_task = asyncio.create_task(purge_daily(privacy, settings))
     try:
         if supervisor:
             await supervisor.start()
-        assistant = Assistant(rasa, MemoryUserStore(), default_catalogs())
+        escalations = EscalationLog(database)
+        assistant = Assistant(
+            rasa,
+            SqlUserStore(database),
+            default_catalogs(),
+            escalations=escalations,
+            hours=settings.coordinator_hours,
+            eraser=privacy.erase,
+        )
         stop_task = asyncio.create_task(stop.wait())
         if settings.telegram_token:
             telegram = TelegramFrontEnd(
@@ -50,12 +69,24 @@ async def run(settings: Settings, language: str | None) -> int:
                 settings.pseudonym_secret,
                 settings.coordinator_chat_id,
             )
+            if settings.coordinator_chat_id is not None:
+                telegram.handoff = HandOff(
+                    telegram,
+                    assistant,
+                    escalations,
+                    rasa,
+                    Coordinators(settings.coordinator_chat_id, settings.coordinator_user_ids),
+                    settings.pseudonym_secret,
+                    timedelta(seconds=settings.escalation_remind_after),
+                )
             webhook = None
             if settings.webhook_url:
                 webhook = WebhookConfig(
                     settings.webhook_url, settings.webhook_secret, settings.webhook_listen, settings.webhook_port
                 )
             await telegram.start(webhook)
+            if telegram.handoff:
+                telegram.handoff.start()
             mode = "by webhook" if webhook else "by long polling"
             progress(f"Ready after {time.monotonic() - started:.1f} s. Answering on Telegram {mode}; Ctrl-C stops.")
             await stop_task
@@ -69,12 +100,29 @@ async def run(settings: Settings, language: str | None) -> int:
         return 0
     finally:
         progress("Stopping...")
+        purge_task.cancel()
         if telegram:
             await telegram.stop()
         await rasa.close()
         if supervisor:
             await supervisor.stop()
+        database.dispose()
         progress("Stopped.")
+
+
+def open_database(settings: Settings) -> Database:
+    """Migrates the schema (a no-op when it is current) and opens the database."""
+    migrate(settings.database_url)
+    return Database(settings.database_url)
+
+
+async def purge_daily(privacy: Privacy, settings: Settings) -> None:
+    while True:
+        try:
+            privacy.purge(timedelta(days=settings.retention_days), timedelta(days=settings.escalation_retention_days))
+        except DatabaseError as error:
+            logging.getLogger(__name__).error("Purge failed (%s); trying again tomorrow", type(error).__name__)
+        await asyncio.sleep(PURGE_EVERY.total_seconds())
 
 
 def safety_check(language: str | None, use_nlu: bool) -> int:
@@ -129,6 +177,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     eval_parser = commands.add_parser("safety-eval", help="recall and false alarms per language on a labelled set")
     eval_parser.add_argument("--dir", default="tests/safety", help="folder of <lang>.yml sets (default tests/safety)")
+    commands.add_parser("migrate", help="create or update the database schema (run and tests do this too)")
+    commands.add_parser("purge", help="delete data past its retention period now (the bot also does it daily)")
+    log_parser = commands.add_parser("escalations", help="the escalation log: list, show or export")
+    log_parser.add_argument("action", choices=("list", "show", "export"))
+    log_parser.add_argument("id", nargs="?", type=int, help="with show: the escalation's number")
+    log_parser.add_argument("--since", help="7d, 24h, 30m or a date such as 2026-11-01")
+    log_parser.add_argument("--status", choices=("open", "claimed", "resolved", "expired"))
+    log_parser.add_argument("--level", choices=("acute", "distress", "request"))
+    log_parser.add_argument("--format", choices=("table", "csv", "json"), help="default: table; export: csv")
     args = parser.parse_args(argv)
     if args.command == "safety-check":
         return safety_check(args.lang, use_nlu=not args.no_nlu)
@@ -140,13 +197,51 @@ def main(argv: list[str] | None = None) -> int:
     # httpx logs every request URL, and Telegram's URLs contain the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
-        settings = Settings.from_env()
+        settings = Settings.from_env(require_model=args.command == "run")
     except SettingError as error:
         print(f"Configuration error: {error}", file=sys.stderr)
         return 2
     if args.command == "run":
         return asyncio.run(run(settings, args.language))
-    return 2
+    try:
+        database = open_database(settings)
+    except DatabaseError as error:
+        print(f"Cannot open the database at DATABASE_URL: {type(error).__name__}. Is it running?", file=sys.stderr)
+        return 1
+    if args.command == "purge":
+        report = Privacy(database, EscalationLog(database)).purge(
+            timedelta(days=settings.retention_days), timedelta(days=settings.escalation_retention_days)
+        )
+        print(
+            f"Deleted {report.conversation_events} conversation events, {report.users} profiles and "
+            f"{report.escalations} closed escalations past their retention period."
+        )
+        return 0
+    if args.command == "escalations":
+        return escalations_command(EscalationLog(database), args)
+    return 0
+
+
+def escalations_command(log: EscalationLog, args: argparse.Namespace) -> int:
+    from bot import escalation_report
+
+    fmt = args.format or ("csv" if args.action == "export" else "table")
+    if args.action == "show":
+        if args.id is None:
+            print("Which one? e.g. python -m bot escalations show 12", file=sys.stderr)
+            return 2
+        text = escalation_report.show_escalation(log, args.id, fmt)
+        if text is None:
+            print(f"There is no escalation {args.id}.", file=sys.stderr)
+            return 1
+        print(text)
+        return 0
+    try:
+        print(escalation_report.list_escalations(log, args.since, args.status, args.level, fmt))
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -17,7 +18,10 @@ from functools import lru_cache
 import yaml
 
 from bot import PROJECT_ROOT, languages
-from bot.i18n import Catalogs
+from bot.db import DatabaseError
+from bot.escalations import EscalationLog, EscalationView
+from bot.i18n import Catalogs, Translator
+from bot.office_hours import OfficeHours
 from bot.rasa_client import BotMessage, Button, RasaClient, RasaUnavailable
 from bot.safety import Assessment, Level, SafetyScreen
 from bot.safety.net import RISK_INTENTS
@@ -37,8 +41,11 @@ COMMAND_PAYLOADS = {
     "/menu": "/show_menu",
     "/book": "/book_session",
     "/privacy": "/ask_privacy",
-    "/delete": "/forget_me",
+    "/human": "/request_human",
 }
+
+#: The buttons that confirm or cancel erasing a person's data.
+ERASE_CONFIRMED, ERASE_CANCELLED = "/erase_confirmed", "/erase_cancelled"
 
 #: After a crisis, the assistant checks in once, this many ordinary messages later.
 CHECK_IN_AFTER_MESSAGES = 3
@@ -59,6 +66,7 @@ class Reply:
     language: str
     buttons: list[Button] = field(default_factory=list)
     urgent: bool = False  # a crisis reply: sent before anything else that waits
+    clears_chat: bool = False  # the person's data was erased: delete the bot's earlier messages first
 
 
 @lru_cache(maxsize=1)
@@ -95,14 +103,46 @@ def default_screen() -> SafetyScreen:
     return SafetyScreen.load()
 
 
+def erased_item(t: Translator, item: str) -> str:
+    """One line of the erasure report, for each kind of data bot.privacy can delete."""
+    texts = {
+        "profile": t.pgettext("privacy", "your language and where you live"),
+        "conversation": t.pgettext("privacy", "our conversation"),
+        "escalations": t.pgettext("privacy", "your link to requests for a coordinator"),
+        "crisis": t.pgettext("privacy", "what I remembered about a difficult moment"),
+    }
+    return texts.get(item, item)
+
+
+#: Someone needs a coordinator: the escalation as stored, and whether it is new.
+EscalationListener = Callable[[EscalationView, bool], None]
+#: Erases everything about a person; returns what was deleted, for the person to read.
+Eraser = Callable[[str], list[str]]
+
+
 class Assistant:
     def __init__(
-        self, rasa: RasaClient, users: UserStore, catalogs: Catalogs, screen: SafetyScreen | None = None
+        self,
+        rasa: RasaClient,
+        users: UserStore,
+        catalogs: Catalogs,
+        screen: SafetyScreen | None = None,
+        escalations: EscalationLog | None = None,
+        hours: OfficeHours | None = None,
+        eraser: Eraser | None = None,
     ) -> None:
         self.rasa = rasa
         self.users = users
         self.catalogs = catalogs
         self.screen = screen or default_screen()
+        self.escalations = escalations
+        self.hours = hours or OfficeHours()
+        self.eraser = eraser
+        #: How to reach each person while this process runs (their Telegram chat); never stored otherwise.
+        self.contacts: dict[str, int] = {}
+        self.escalation_listeners: list[EscalationListener] = []
+        #: Escalations the database refused; stored again by retry_unsaved().
+        self.unsaved: list[dict] = []
 
     def language(self, user_key: str) -> str:
         return self.users.language(user_key) or languages.DEFAULT
@@ -127,7 +167,7 @@ class Assistant:
         # The safety screen sees every message first, whole, and does not need Rasa.
         assessment = assessment or self.screen.assess(text)
         if assessment.is_risk:
-            return self.crisis_replies(user_key, assessment)
+            return self.crisis_replies(user_key, assessment, text)
         return [*self._check_in_if_due(user_key), *await self._answer(user_key, text)]
 
     async def _answer(self, user_key: str, text: str) -> list[Reply]:
@@ -151,6 +191,10 @@ class Assistant:
             self.users.set_residence(user_key, argument.strip())
             language = self.language(user_key)
             return self._as_replies(residence_confirmation(self.catalogs, language, argument.strip()), language)
+        if command == "/delete":
+            return self.erasure_question(user_key)
+        if command in (ERASE_CONFIRMED, ERASE_CANCELLED):
+            return self._erase(user_key, confirmed=command == ERASE_CONFIRMED)
         if command in COMMAND_PAYLOADS:
             return await self._ask_rasa(user_key, COMMAND_PAYLOADS[command])
         match = _PAYLOAD.match(text)
@@ -171,7 +215,7 @@ class Assistant:
             log.warning("Rasa is unavailable (%s)", error)
             t = self.catalogs.for_language(language)
             return [Reply(t.pgettext("bot", "I am having trouble right now. Please try again in a moment."), language)]
-        return self._replies(user_key, answer)
+        return self._replies(user_key, answer, None if message.startswith("/") else message)
 
     def _check_in_if_due(self, user_key: str) -> list[Reply]:
         """Counts ordinary messages after a crisis; asks once how the person is, with the numbers."""
@@ -198,24 +242,150 @@ class Assistant:
         level = Level.ACUTE if assessment.level is Level.ACUTE or was_acute else Level.DISTRESS
         self.users.set_crisis(user_key, CrisisState(level=level.value, since=datetime.now(timezone.utc)))
 
-    def crisis_replies(self, user_key: str, assessment: Assessment) -> list[Reply]:
-        """The crisis answer, in the person's language, or the language they just wrote in."""
+    def crisis_replies(self, user_key: str, assessment: Assessment, message: str | None = None) -> list[Reply]:
+        """The crisis answer, in the person's language, or the language they just wrote in.
+
+        Acute risk and severe distress are escalated to the coordinators, stored before any reply."""
         self._remember_crisis(user_key, assessment)
         chosen = self.language(user_key)
         language = chosen if chosen in assessment.languages or not assessment.languages else assessment.languages[0]
         log.warning("Safety screen: %s (%s)", assessment.level.value, ", ".join(assessment.categories))
-        messages = crisis_messages(self.catalogs, language, assessment, self.users.residence(user_key))
+        residence = self.users.residence(user_key)
+        messages = crisis_messages(self.catalogs, language, assessment, residence)
+        if assessment.level in (Level.ACUTE, Level.DISTRESS) and self.escalations is not None:
+            self.escalate(user_key, assessment.level.value, assessment.categories, language, message)
+            if self.escalation_listeners:  # only when coordinators are really alerted
+                messages.insert(1, (self._coordinator_told(language), []))
         return self._as_replies(messages, language, urgent=True)
+
+    def _coordinator_told(self, language: str) -> str:
+        t = self.catalogs.for_language(language)
+        if self.hours.on_duty():
+            return t.pgettext(
+                "handoff", "I have let a coordinator of the programme know. A person may write to you here."
+            )
+        return t.pgettext(
+            "handoff",
+            "I have let the coordinators of the programme know. They are not working right now ({hours}, Dutch "
+            "time), so a person will write to you here when they are back. The numbers below work day and night.",
+        ).format(hours=self.hours.describe())
+
+    def escalate(
+        self, user_key: str, level: str, categories: tuple[str, ...], language: str, message: str | None
+    ) -> None:
+        """Stores an escalation for the coordinators, then tells the listeners (the hand-off)."""
+        assert self.escalations is not None
+        record = {
+            "user_key": user_key,
+            "level": level,
+            "categories": categories,
+            "language": language,
+            "residence": self.users.residence(user_key),
+            "chat_id": self.contacts.get(user_key),
+            "message": message,
+        }
+        try:
+            view, created = self.escalations.record(**record)
+        except DatabaseError as error:
+            log.error("Could not store an escalation (%s); will retry", type(error).__name__)
+            self.unsaved.append(record)
+            return
+        for listener in self.escalation_listeners:
+            listener(view, created)
+
+    def retry_unsaved(self) -> None:
+        """Stores the escalations the database refused earlier (called by the hand-off's timer)."""
+        if self.escalations is None:
+            return
+        pending, self.unsaved = self.unsaved, []
+        for record in pending:
+            try:
+                view, created = self.escalations.record(**record)
+            except DatabaseError:
+                self.unsaved.append(record)
+                continue
+            for listener in self.escalation_listeners:
+                listener(view, created)
+
+    def request_human(self, user_key: str) -> list[Reply]:
+        """The person asked for a person: an escalation, and an honest word about when they will answer."""
+        language = self.language(user_key)
+        t = self.catalogs.for_language(language)
+        if self.escalations is None or not self.escalation_listeners:
+            text = t.pgettext(
+                "handoff", "No coordinator can be reached from here. You can book a talk with a volunteer."
+            )
+            return [Reply(text, language, [Button(t.pgettext("button", "💬 Talk to a volunteer"), "/book_session")])]
+        self.escalate(user_key, "request", ("asked_for_a_person",), language, None)
+        if self.hours.on_duty():
+            text = t.pgettext(
+                "handoff",
+                "I have asked a coordinator of the programme to write to you here. This can take a little while. "
+                "Meanwhile you can keep writing to me.",
+            )
+        else:
+            text = t.pgettext(
+                "handoff",
+                "I have asked a coordinator to write to you. They are not working right now ({hours}, Dutch time), "
+                "so they will write to you here when they are back.",
+            ).format(hours=self.hours.describe())
+        return [Reply(text, language)]
+
+    def erasure_question(self, user_key: str) -> list[Reply]:
+        language = self.language(user_key)
+        t = self.catalogs.for_language(language)
+        text = t.pgettext(
+            "privacy",
+            "Do you want me to delete everything I keep about you? This is your language, where you live, our "
+            "conversation and your link to any request for a coordinator. I will also delete my messages in this "
+            "chat where Telegram still allows it. This cannot be undone.",
+        )
+        buttons = [
+            Button(t.pgettext("button", "🗑️ Yes, delete everything"), ERASE_CONFIRMED),
+            Button(t.pgettext("button", "↩️ No, keep it"), ERASE_CANCELLED),
+        ]
+        return [Reply(text, language, buttons)]
+
+    def _erase(self, user_key: str, confirmed: bool) -> list[Reply]:
+        language = self.language(user_key)
+        t = self.catalogs.for_language(language)
+        if not confirmed:
+            return [Reply(t.pgettext("privacy", "Nothing was deleted."), language)]
+        if self.eraser is None:
+            return [
+                Reply(t.pgettext("privacy", "I keep nothing about you here, so there is nothing to delete."), language)
+            ]
+        try:
+            deleted = self.eraser(user_key)
+        except DatabaseError as error:
+            log.error("Erasing a person's data failed (%s)", type(error).__name__)
+            text = t.pgettext(
+                "privacy", "I could not delete your data just now. Nothing was lost. Please try /delete again later."
+            )
+            return [Reply(text, language)]
+        self.contacts.pop(user_key, None)
+        lines = "\n".join(f"• {erased_item(t, item)}" for item in deleted)
+        text = (
+            t.pgettext("privacy", "Done. I deleted:") + "\n" + lines
+            if deleted
+            else t.pgettext("privacy", "Done. I kept nothing about you, so there was nothing to delete.")
+        )
+        return [Reply(text, language, clears_chat=True)]
 
     @staticmethod
     def _as_replies(messages: list[tuple[str, list[Button]]], language: str, urgent: bool = False) -> list[Reply]:
         return [Reply(text=text, language=language, buttons=buttons, urgent=urgent) for text, buttons in messages]
 
-    def _replies(self, user_key: str, answer: list[BotMessage]) -> list[Reply]:
+    def _replies(self, user_key: str, answer: list[BotMessage], message: str | None = None) -> list[Reply]:
         flagged = next((m.custom["safety_level"] for m in answer if m.custom.get("safety_level") in NET_LEVELS), None)
         if flagged:
             # The model heard risk that the lexicons missed: the same crisis answer.
-            return self.crisis_replies(user_key, Assessment(NET_LEVELS[flagged], (f"model_{flagged}",)))
+            return self.crisis_replies(user_key, Assessment(NET_LEVELS[flagged], (f"model_{flagged}",)), message)
+        request = next((m.custom["front_end"] for m in answer if "front_end" in m.custom), None)
+        if request == "request_human":
+            return self.request_human(user_key)
+        if request == "request_erasure":
+            return self.erasure_question(user_key)
         replies: list[Reply] = []
         for message in answer:
             switched = languages.normalize(message.custom.get("set_language"))

@@ -9,6 +9,7 @@ the slots and the action's arguments. Changing a translation needs no retraining
 from __future__ import annotations
 
 import copy
+import os
 from typing import Any
 
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
@@ -20,6 +21,7 @@ from rasa.utils.endpoints import EndpointConfig
 from bot import languages
 from bot.i18n import BUTTON_CONTEXT, Catalogs, default_catalogs
 from bot.organisation import load_organisation
+from bot.settings import DEFAULT_RETENTION_DAYS
 
 
 def localize_response(response: dict[str, Any], utter_action: str, language: str, catalogs: Catalogs) -> None:
@@ -80,6 +82,7 @@ class CatalogNLG(TemplatedNaturalLanguageGenerator):
         variables = {
             **self.organisation.variables(language),
             "language_name": languages.native_name(language),
+            "retention_days": os.environ.get("RETENTION_DAYS") or str(DEFAULT_RETENTION_DAYS),
             **{key: value for key, value in filled_slots.items() if value is not None},
         }
         return self._fill_response(response, variables, **kwargs)

@@ -55,6 +55,20 @@ class RasaClient:
         except (httpx.HTTPError, ValueError) as error:
             raise RasaUnavailable(type(error).__name__) from error
 
+    async def add_event(self, sender_id: str, event: dict[str, Any]) -> bool:
+        """Appends an event (e.g. {"event": "pause"}) to a conversation through Rasa's HTTP API."""
+        try:
+            response = await self._http.post(
+                f"/conversations/{sender_id}/tracker/events",
+                params={"token": self.auth_token, "include_events": "NONE"},
+                json=event,
+            )
+            response.raise_for_status()
+            return True
+        except httpx.HTTPError as error:
+            log.warning("Could not add a %s event in Rasa (%s)", event.get("event"), type(error).__name__)
+            return False
+
     async def model_ready(self) -> bool:
         """True once the server answers and has a model loaded."""
         try:

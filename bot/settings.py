@@ -10,10 +10,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot import PROJECT_ROOT
+from bot.office_hours import OfficeHours
 
 
 class SettingError(ValueError):
     """A setting is missing or malformed."""
+
+
+def _positive(env: Mapping[str, str], name: str, default: float, what: str) -> float:
+    raw = env.get(name, "").strip() or str(default)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1
+    if value <= 0:
+        raise SettingError(f"{name} must be a positive number of {what}, not {raw!r}")
+    return value
 
 
 def _port(env: Mapping[str, str], name: str, default: int) -> int:
@@ -22,6 +34,8 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingError(f"{name} must be a port number between 1 and 65535, not {raw!r}")
     return int(raw)
 
+
+DEFAULT_RETENTION_DAYS = 30
 
 _TELEGRAM_TOKEN = re.compile(r"^\d+:[\w-]{5,}$")
 
@@ -44,9 +58,14 @@ class Settings:
     model_path: Path
     run_dir: Path
     pseudonym_secret: str
+    database_url: str
+    retention_days: int
+    escalation_retention_days: int
+    escalation_remind_after: float  # seconds
+    coordinator_hours: OfficeHours
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None, require_model: bool = True) -> Settings:
         env = os.environ if env is None else env
         rasa_port = _port(env, "RASA_PORT", 5005)
         action_port = _port(env, "ACTION_PORT", 5055)
@@ -78,8 +97,18 @@ class Settings:
         ids_raw = [part.strip() for part in env.get("COORDINATOR_USER_IDS", "").split(",") if part.strip()]
         if not all(part.isdigit() for part in ids_raw):
             raise SettingError("COORDINATOR_USER_IDS must be Telegram user ids separated by commas, e.g. 1234,5678")
+        run_dir = Path(env.get("RUN_DIR") or PROJECT_ROOT / ".run")
+        database_url = env.get("DATABASE_URL", "").strip() or f"sqlite:///{run_dir / 'bot.db'}"
+        if not database_url.startswith(("sqlite:///", "postgresql://", "postgresql+psycopg2://")):
+            raise SettingError(
+                "DATABASE_URL must be sqlite:///path/to/file.db or postgresql://user:password@host:port/database"
+            )
+        try:
+            hours = OfficeHours.parse(env.get("COORDINATOR_HOURS", ""))
+        except ValueError as error:
+            raise SettingError(f"COORDINATOR_HOURS: {error}") from None
         model = Path(env.get("MODEL_PATH") or PROJECT_ROOT / "models" / "current.tar.gz")
-        if not external and not model.exists():
+        if require_model and not external and not model.exists():
             raise SettingError(f"MODEL_PATH: no trained model at {model}; run `make run` to train one")
         return cls(
             telegram_token=token,
@@ -97,6 +126,23 @@ class Settings:
             rasa_port=rasa_port,
             action_port=action_port,
             model_path=model,
-            run_dir=Path(env.get("RUN_DIR") or PROJECT_ROOT / ".run"),
-            pseudonym_secret=env.get("PSEUDONYM_SECRET") or secrets.token_hex(16),
+            run_dir=run_dir,
+            pseudonym_secret=pseudonym_secret(env, run_dir),
+            database_url=database_url,
+            retention_days=int(_positive(env, "RETENTION_DAYS", DEFAULT_RETENTION_DAYS, "days")),
+            escalation_retention_days=int(_positive(env, "ESCALATION_RETENTION_DAYS", 365, "days")),
+            escalation_remind_after=_positive(env, "ESCALATION_REMIND_AFTER", 300, "seconds"),
+            coordinator_hours=hours,
         )
+
+
+def pseudonym_secret(env: Mapping[str, str], run_dir: Path) -> str:
+    """PSEUDONYM_SECRET, or one made on first start and kept in RUN_DIR, so keys stay stable across restarts."""
+    if env.get("PSEUDONYM_SECRET"):
+        return env["PSEUDONYM_SECRET"]
+    path = run_dir / "pseudonym.secret"
+    if not path.exists():
+        run_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()

@@ -17,6 +17,7 @@ import httpx
 
 from bot import PROJECT_ROOT
 from bot.settings import Settings
+from bot.tracker_store import write_endpoints
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ def child_specs(settings: Settings) -> list[ChildSpec]:
                 "--model",
                 str(settings.model_path),
                 "--endpoints",
-                "endpoints.yml",
+                str(write_endpoints(settings.database_url, action_url(settings), settings.run_dir)),
                 "--credentials",
                 "credentials.yml",
             ],
@@ -128,12 +129,16 @@ def child_specs(settings: Settings) -> list[ChildSpec]:
     ]
 
 
+def action_url(settings: Settings) -> str:
+    return f"http://127.0.0.1:{settings.action_port}/webhook"
+
+
 def child_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         PYTHONPATH=str(PROJECT_ROOT),
         SANIC_HOST="127.0.0.1",  # the action server listens on loopback only
-        ACTION_SERVER_URL=f"http://127.0.0.1:{settings.action_port}/webhook",
+        ACTION_SERVER_URL=action_url(settings),
         RASA_TELEMETRY_ENABLED="false",
         TF_CPP_MIN_LOG_LEVEL="2",
     )

@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections import defaultdict
+import time
+from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -27,12 +28,18 @@ from bot.assistant import Assistant, Reply
 from bot.i18n import Catalogs
 from bot.identity import pseudonym
 
+if TYPE_CHECKING:
+    from bot.handoff import HandOff
+
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 4096
 MAX_CALLBACK_BYTES = 64
 SEND_ATTEMPTS = 4
 MAX_CONCURRENT_UPDATES = 4096
+#: Telegram lets a bot delete its own messages for 48 hours; we remember this many per chat, in memory.
+DELETABLE_SECONDS = 47 * 3600
+REMEMBERED_MESSAGES = 300
 TYPING_AFTER_SECONDS = 0.3  # a quick answer needs no typing indicator (and spends no Bot API call on one)
 T = TypeVar("T")
 
@@ -158,6 +165,9 @@ class TelegramFrontEnd:
         self.catalogs = catalogs
         self.secret = pseudonym_secret
         self._chat_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        #: The bot's recent messages per chat (id, when), so /delete can remove them. Memory only.
+        self._sent: defaultdict[int, deque[tuple[int, float]]] = defaultdict(lambda: deque(maxlen=REMEMBERED_MESSAGES))
+        self.handoff: HandOff | None = None
         api = api_url.rstrip("/")
         self.app = (
             Application.builder()
@@ -170,6 +180,12 @@ class TelegramFrontEnd:
             .rate_limiter(CrisisFirstRateLimiter(max_retries=5))
             .build()
         )
+        if coordinator_chat_id is not None:
+            # The coordinators' group first: alerts' buttons, commands and replies to the person.
+            self.app.add_handler(CallbackQueryHandler(self.on_coordinator_button, pattern=r"^esc:"))
+            self.app.add_handler(
+                MessageHandler(filters.Chat(coordinator_chat_id) & filters.TEXT, self.on_coordinator_message)
+            )
         self.app.add_handler(CallbackQueryHandler(self.on_button))
         self.app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, self.on_edited))
         self.app.add_handler(MessageHandler(filters.TEXT, self.on_text))
@@ -182,7 +198,7 @@ class TelegramFrontEnd:
         await self.app.initialize()
         for language in languages.SUPPORTED:
             code = None if language == languages.DEFAULT else language
-            await self._retrying(lambda code=code, language=language: self.app.bot.set_my_commands(
+            await self.retrying(lambda code=code, language=language: self.app.bot.set_my_commands(
                 command_descriptions(self.catalogs, language), language_code=code))  # fmt: skip
         await self.app.start()
         if webhook is None:
@@ -199,6 +215,8 @@ class TelegramFrontEnd:
         )
 
     async def stop(self) -> None:
+        if self.handoff:
+            await self.handoff.stop()
         if self.app.updater and self.app.updater.running:
             await self.app.updater.stop()
         if self.app.running:
@@ -211,7 +229,17 @@ class TelegramFrontEnd:
         assert user is not None
         key = pseudonym("telegram", user.id, self.secret)
         self.assistant.remember_client_language(key, user.language_code)
+        if update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE:
+            self.assistant.contacts[key] = update.effective_chat.id
         return key
+
+    async def on_coordinator_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if self.handoff:
+            await self.handoff.on_button(update, context)
+
+    async def on_coordinator_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if self.handoff:
+            await self.handoff.on_group_message(update, context)
 
     async def _private_only(self, update: Update) -> bool:
         chat = update.effective_chat
@@ -224,7 +252,7 @@ class TelegramFrontEnd:
                 languages.resolve(update.effective_user and update.effective_user.language_code)
             )
             text = t.pgettext("bot", "I only talk in private chats. Please write to me directly.")
-            await self._retrying(lambda: self.app.bot.send_message(chat.id, text))
+            await self.retrying(lambda: self.app.bot.send_message(chat.id, text))
         return False
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -235,29 +263,33 @@ class TelegramFrontEnd:
         assessment = self.assistant.screen.assess(text)
         if assessment.is_risk:
             # At once: not behind this chat's earlier messages, nor behind anyone else's.
-            await self._send(chat_id, self.assistant.crisis_replies(user_key, assessment))
+            await self.send(chat_id, self.assistant.crisis_replies(user_key, assessment, text))
+            if self.handoff:
+                await self.handoff.relay_from_person(user_key, text, assessment.level.value)
             return
+        if self.handoff and await self.handoff.relay_from_person(user_key, text):
+            return  # a coordinator is talking with this person
         async with self._chat_locks[chat_id]:
             if text.split(maxsplit=1)[0].split("@")[0] == "/start":
                 language_code = update.effective_user.language_code if update.effective_user else None
                 replies = await self._while_typing(chat_id, self.assistant.start(user_key, language_code))
             else:
                 replies = await self._while_typing(chat_id, self.assistant.handle_text(user_key, text, assessment))
-            await self._send(chat_id, replies)
+            await self.send(chat_id, replies)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         if query is None or query.message is None:
             return
         chat_id = query.message.chat.id
-        await self._retrying(query.answer)
+        await self.retrying(query.answer)
         async with self._chat_locks[chat_id]:
             # The keyboard goes, so the same button cannot be pressed twice.
-            await self._retrying(lambda: query.edit_message_reply_markup(reply_markup=None))
+            await self.retrying(lambda: query.edit_message_reply_markup(reply_markup=None))
             replies = await self._while_typing(
                 chat_id, self.assistant.handle_text(self._user_key(update), query.data or "")
             )
-            await self._send(chat_id, replies)
+            await self.send(chat_id, replies)
 
     async def on_voice(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._not_text(update, with_menu=True)
@@ -276,7 +308,7 @@ class TelegramFrontEnd:
             replies = [Reply(text, language)]
             if with_menu:
                 replies += await self.assistant.handle_text(user_key, "/topics")
-            await self._send(chat_id, replies)
+            await self.send(chat_id, replies)
 
     async def on_edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """An edited message is read again by the safety screen only: risk must never be missed."""
@@ -287,7 +319,7 @@ class TelegramFrontEnd:
         assessment = self.assistant.screen.assess(message.text)
         if assessment.is_risk:
             async with self._chat_locks[message.chat_id]:
-                await self._send(message.chat_id, self.assistant.crisis_replies(user_key, assessment))
+                await self.send(message.chat_id, self.assistant.crisis_replies(user_key, assessment, message.text))
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("Handling an update failed: %s", type(context.error).__name__)
@@ -304,19 +336,36 @@ class TelegramFrontEnd:
                 log.info("Typing indicator failed: %s", type(error).__name__)
         return await task
 
-    async def _send(self, chat_id: int, replies: list[Reply]) -> None:
+    async def send(self, chat_id: int, replies: list[Reply]) -> None:
         for reply in replies:
+            if reply.clears_chat:
+                await self.delete_recent_messages(chat_id)
             pieces = split_message(reply.text) if reply.text else []
             markup = keyboard(reply)
             for index, piece in enumerate(pieces):
                 last = index == len(pieces) - 1
-                await self._retrying(
+                sent = await self.retrying(
                     lambda piece=piece, markup=markup if last else None, urgent=reply.urgent: self.app.bot.send_message(
                         chat_id, piece, reply_markup=markup, rate_limit_args=URGENT if urgent else None
                     )
                 )
+                self._sent[chat_id].append((sent.message_id, time.monotonic()))
 
-    async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
+    async def delete_recent_messages(self, chat_id: int) -> int:
+        """Deletes the bot's messages in a chat that Telegram still lets it delete; returns how many."""
+        recent = self._sent.pop(chat_id, deque())
+        deleted = 0
+        for message_id, sent_at in recent:
+            if time.monotonic() - sent_at > DELETABLE_SECONDS:
+                continue
+            try:
+                await self.retrying(lambda message_id=message_id: self.app.bot.delete_message(chat_id, message_id))
+                deleted += 1
+            except Exception as error:  # already deleted by the person, or too old
+                log.info("Could not delete a message (%s)", type(error).__name__)
+        return deleted
+
+    async def retrying(self, call: Callable[[], Awaitable[T]]) -> T:
         """Retries network errors and server errors with backoff; the rate limiter handles 429."""
         delay = 1.0
         for attempt in range(1, SEND_ATTEMPTS + 1):

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from bot.db import Database
+from bot.models import User, aware, utcnow
+
 
 @dataclass
 class CrisisState:
@@ -60,3 +63,60 @@ class MemoryUserStore:
             self._crises.pop(user_key, None)
         else:
             self._crises[user_key] = state
+
+
+class SqlUserStore:
+    """Keeps preferences and crisis state in the database, so they survive a restart."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def _get(self, user_key: str) -> User | None:
+        with self.db.session() as session:
+            return session.get(User, user_key)
+
+    def _update(self, user_key: str, **values: object) -> None:
+        with self.db.session() as session:
+            user = session.get(User, user_key)
+            if user is None:
+                user = User(key=user_key, crisis_messages_since=0, crisis_checked_in=False)
+                session.add(user)
+            for name, value in values.items():
+                setattr(user, name, value)
+            user.last_seen = utcnow()
+
+    def language(self, user_key: str) -> str | None:
+        user = self._get(user_key)
+        return user.language if user else None
+
+    def set_language(self, user_key: str, language: str) -> None:
+        self._update(user_key, language=language)
+
+    def residence(self, user_key: str) -> str | None:
+        user = self._get(user_key)
+        return user.residence if user else None
+
+    def set_residence(self, user_key: str, residence: str) -> None:
+        self._update(user_key, residence=residence)
+
+    def crisis(self, user_key: str) -> CrisisState | None:
+        user = self._get(user_key)
+        if user is None or user.crisis_level is None or user.crisis_since is None:
+            return None
+        return CrisisState(
+            user.crisis_level, aware(user.crisis_since), user.crisis_messages_since, user.crisis_checked_in
+        )
+
+    def set_crisis(self, user_key: str, state: CrisisState | None) -> None:
+        if state is None:
+            self._update(
+                user_key, crisis_level=None, crisis_since=None, crisis_messages_since=0, crisis_checked_in=False
+            )
+        else:
+            self._update(
+                user_key,
+                crisis_level=state.level,
+                crisis_since=state.since,
+                crisis_messages_since=state.messages_since,
+                crisis_checked_in=state.checked_in,
+            )

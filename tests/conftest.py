@@ -87,6 +87,11 @@ class Stack:
     sent: list[str] = field(default_factory=list)
     _read_to: int = 0
 
+    @property
+    def database_url(self) -> str:
+        """The database the stack's Rasa keeps its conversations in; other bot processes share it."""
+        return f"sqlite:///{self.run_dir / 'bot.db'}"
+
     def say(self, line: str, timeout: float = 60) -> str:
         """Types a line into the terminal chat and returns everything the bot printed for it."""
         self.sent.append(line)
@@ -147,3 +152,37 @@ def stack(tmp_path_factory: pytest.TempPathFactory):
     finally:
         if process.poll() is None:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL server for the whole run (see tests/postgres.py)."""
+    from tests.postgres import ThrowawayPostgres, server_binaries
+
+    if server_binaries() is None:
+        if os.environ.get("REQUIRE_POSTGRES"):
+            pytest.fail("PostgreSQL is required (REQUIRE_POSTGRES) but not installed; run scripts/ensure-postgres")
+        pytest.skip("PostgreSQL is not installed; `make test` installs it")
+    server = ThrowawayPostgres()
+    url = server.start()
+    yield url
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """An empty, migrated database of each kind the bot supports."""
+    from sqlalchemy import create_engine, text
+
+    from bot.db import migrate
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'bot.db'}"
+    else:
+        url = request.getfixturevalue("postgres_server")
+        engine = create_engine(url, future=True)
+        with engine.begin() as connection:  # each test starts from an empty schema
+            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
+    migrate(url)
+    return url

@@ -36,6 +36,13 @@ class Call:
     params: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
     accepted: bool = True  # False when the stand-in answered with an injected error
+    result: Any = None  # what the stand-in answered, e.g. the Message a sendMessage created
+
+    @property
+    def message(self) -> dict[str, Any]:
+        """The message this call created, as an update would carry it (for replies and button presses)."""
+        assert isinstance(self.result, dict), f"{self.method} created no message"
+        return self.result
 
 
 class TelegramStandIn:
@@ -43,7 +50,8 @@ class TelegramStandIn:
         self.token = token
         self.calls: list[Call] = []
         self.updates: list[dict[str, Any]] = []
-        self.faults: dict[str, list[tuple[int, int]]] = {}  # method → [(status, retry_after)]
+        # (method, chat id or None for any chat) → [(status, retry_after)]
+        self.faults: dict[tuple[str, str | None], list[tuple[int, int]]] = {}
         self._update_ids = itertools.count(1)
         self._confirmed = 0
         self._by_chat: dict[tuple[str, str], list[Call]] = {}
@@ -129,20 +137,41 @@ class TelegramStandIn:
                    "is_animated": False, "is_video": False}  # fmt: skip
         self._push({"message": self._message(user_id, sticker=sticker)})
 
-    def press(self, user_id: int, message: dict[str, Any], data: str) -> None:
+    def press(self, user_id: int, message: dict[str, Any], data: str, first_name: str = "Test") -> None:
         query = {
             "id": f"cq-{next(self._update_ids)}",
-            "from": {"id": user_id, "is_bot": False, "first_name": "Test", "language_code": "en"},
+            "from": {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": "en"},
             "chat_instance": "ci",
             "message": message,
             "data": data,
         }
         self._push({"callback_query": query})
 
-    def fail(self, method: str, times: int, status: int = 429, retry_after: int = 1) -> None:
-        """The next `times` calls of `method` fail: 429 with retry_after, a 5xx, or 0 for a dropped connection."""
+    def fail(
+        self, method: str, times: int, status: int = 429, retry_after: int = 1, chat_id: int | None = None
+    ) -> None:
+        """The next `times` calls of `method` (to `chat_id`, or any chat) fail: 429 with retry_after,
+        a 5xx, or 0 for a dropped connection."""
+        key = (method, None if chat_id is None else str(chat_id))
         with self._lock:
-            self.faults.setdefault(method, []).extend([(status, retry_after)] * times)
+            self.faults.setdefault(key, []).extend([(status, retry_after)] * times)
+
+    def send_group_text(
+        self, chat_id: int, user_id: int, text: str, reply_to: dict[str, Any] | None = None, first_name: str = "Anna"
+    ) -> None:
+        """A member of a group writes, possibly as a reply to one of the bot's messages."""
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "supergroup", "title": "Coordinators"},
+            "from": {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": "en"},
+            "text": text,
+        }
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        if reply_to is not None:
+            message["reply_to_message"] = reply_to
+        self._push({"message": message})
 
     # --- what a test reads ---------------------------------------------------------------------
     def calls_to(self, method: str, chat_id: int | None = None) -> list[Call]:
@@ -177,11 +206,12 @@ class TelegramStandIn:
         if request.match_info["token"] != self.token:
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
         with self._lock:
-            queued = self.faults.get(method)
+            chat = str(params.get("chat_id"))
+            queued = self.faults.get((method, chat)) or self.faults.get((method, None))
             fault = queued.pop(0) if queued else None
             call = Call(method, params, accepted=fault is None)
             self.calls.append(call)
-            self._by_chat.setdefault((method, str(params.get("chat_id"))), []).append(call)
+            self._by_chat.setdefault((method, chat), []).append(call)
         if fault and fault[0] == 0:  # a dropped connection: no answer at all
             assert request.transport is not None
             request.transport.close()
@@ -198,7 +228,8 @@ class TelegramStandIn:
             return web.json_response(body, status=status)
         if method == "getUpdates":
             return web.json_response({"ok": True, "result": await self._updates(params)})
-        return web.json_response({"ok": True, "result": self._result(method, params)})
+        call.result = self._result(method, params)
+        return web.json_response({"ok": True, "result": call.result})
 
     async def _updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         # As in the Bot API: an update is confirmed once getUpdates is called with a higher offset,
@@ -220,15 +251,16 @@ class TelegramStandIn:
         if method == "getMe":
             return BOT_USER
         if method in ("sendMessage", "editMessageText"):
+            chat_id = int(params.get("chat_id", 0))
             message = {
                 "message_id": next(self._message_ids),
                 "date": int(time.time()),
-                "chat": {"id": int(params.get("chat_id", 0)), "type": "private"},
+                "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
                 "from": BOT_USER,
                 "text": params.get("text", ""),
             }
-            if params.get("reply_markup"):
-                message["reply_markup"] = params["reply_markup"]
+            if isinstance(params.get("reply_markup"), dict) and "inline_keyboard" in params["reply_markup"]:
+                message["reply_markup"] = params["reply_markup"]  # as in Telegram: a message keeps inline keyboards only
             return message
         return True
 

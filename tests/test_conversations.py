@@ -68,7 +68,12 @@ def test_asking_about_sleep_in_own_words_serves_the_article_in_that_language(sta
     assert all(len(reply.text) < 4096 for reply in replies)
     next_step = replies[-1]
     assert next_step.text == expected_text(language, "utter_next_step")
-    assert [button.payload for button in next_step.buttons] == ["/ask_stress", "/book_session", "/show_menu"]
+    assert [button.payload for button in next_step.buttons] == [
+        "/ask_stress",
+        "/book_session",
+        "/request_human",
+        "/show_menu",
+    ]
     assert looks_written_in(language, next_step.buttons[0].title)
 
 

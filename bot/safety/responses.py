@@ -44,12 +44,24 @@ def gp_route(t: Translator, residence: str | None) -> tuple[str, list[Button]]:
     ]
 
 
+def emergency_numbers(t: Translator) -> str:
+    return _fill(
+        t.pgettext(
+            "safety",
+            "If your life is in danger right now, call {emergency_number}.\n"
+            "You can talk to {crisis_line_name} at any time, day and night: call {crisis_line_phone} "
+            "or {crisis_line_free_phone} (free), or chat at {crisis_line_chat}.",
+        )
+    )
+
+
 def crisis_messages(
     catalogs: Catalogs, language: str, assessment: Assessment, residence: str | None
 ) -> list[tuple[str, list[Button]]]:
     """The messages for a risk level, in order, each with its buttons."""
     t = catalogs.for_language(language)
     calm = Button(t.pgettext("button", "🌬️ Calm down (stress)"), "/ask_stress")
+    person = Button(t.pgettext("button", "🙋 Talk to a person now"), "/request_human")
     if assessment.level is Level.ACUTE:
         return [
             (
@@ -60,23 +72,13 @@ def crisis_messages(
                 ),
                 [],
             ),
-            (
-                _fill(
-                    t.pgettext(
-                        "safety",
-                        "If your life is in danger right now, call {emergency_number}.\n"
-                        "You can talk to {crisis_line_name} at any time, day and night: call {crisis_line_phone} "
-                        "or {crisis_line_free_phone} (free), or chat at {crisis_line_chat}.",
-                    )
-                ),
-                [],
-            ),
+            (emergency_numbers(t), []),
             gp_route(t, residence),
             (
                 t.pgettext(
                     "safety", "I am still here. You can keep writing to me, or do a short calming exercise with me."
                 ),
-                [calm],
+                [calm, person],
             ),
         ]
     if assessment.level is Level.THIRD_PARTY:
@@ -105,7 +107,7 @@ def crisis_messages(
             [],
         ),
         gp_route(t, residence),
-        (t.pgettext("safety", "For right now, a short calming exercise may help a little."), [calm]),
+        (t.pgettext("safety", "For right now, a short calming exercise may help a little."), [calm, person]),
     ]
 
 

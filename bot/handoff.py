@@ -1,0 +1,422 @@
+"""The coordinators' side of an escalation, in their Telegram group (COORDINATOR_CHAT_ID).
+
+Each escalation is posted as an alert with Claim, Resolve and Add note buttons. A coordinator who
+claims it is connected to the person: the person's messages are posted in the group as replies to
+the alert (headed "#<id> ▸"), and the coordinator's replies to those messages go back to the person.
+Rasa is paused meanwhile and resumed on Release or Resolve. A timer re-posts alerts nobody claimed
+in time and retries alerts Telegram did not take. Coordinator texts are in English, the programme's
+working language; everything the person reads is in their own language.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+
+from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update, User
+from telegram.ext import ContextTypes
+
+from bot import languages
+from bot.assistant import Assistant, Reply
+from bot.db import DatabaseError
+from bot.escalations import ACTIVE, CLAIMED, OPEN, EscalationLog, EscalationView
+from bot.identity import pseudonym
+from bot.rasa_client import RasaClient
+from bot.safety.responses import emergency_numbers
+
+if TYPE_CHECKING:
+    from bot.telegram_app import TelegramFrontEnd
+
+log = logging.getLogger(__name__)
+
+CALLBACK = re.compile(r"^esc:(claim|release|resolve|note):(\d+)$")
+#: Every message the bot posts in the group about an escalation starts with "#<id> ".
+HEADER = re.compile(r"^#(\d+) (✎)?")
+LEVEL_NAMES = {
+    "acute": "acute risk",
+    "distress": "severe distress",
+    "request": "asked for a person",
+    "third_party": "someone else at risk",
+}
+RESIDENCE_NAMES = {"azc": "reception centre (azc): GZA Praktijklijn", "municipality": "municipality: own GP"}
+#: An open escalation nobody touched for this long is closed as expired.
+EXPIRE_AFTER = timedelta(hours=24)
+LIST_PERIODS = {"open": None, "today": timedelta(days=1), "week": timedelta(days=7)}
+
+
+@dataclass(frozen=True)
+class Coordinators:
+    chat_id: int
+    user_ids: frozenset[int]
+
+
+def ago(moment: datetime, now: datetime | None = None) -> str:
+    minutes = int(((now or datetime.now(timezone.utc)) - moment).total_seconds() // 60)
+    if minutes < 1:
+        return "just now"
+    if minutes < 120:
+        return f"{minutes} min ago"
+    return f"{minutes // 60} h ago"
+
+
+def alert_text(view: EscalationView, overdue: bool = False) -> str:
+    head = "🚨 URGENT" if view.urgent else "🔔"
+    lines = [f"#{view.id} {head} · {LEVEL_NAMES.get(view.level, view.level)}"]
+    if overdue:
+        lines.append(f"⏰ OVERDUE: nobody has claimed this for {ago(view.created_at)[:-4]}.")
+    if view.categories:
+        lines.append("Signs: " + ", ".join(category.replace("_", " ") for category in view.categories))
+    lines.append(f"Language: {languages.native_name(view.language)} ({view.language})")
+    lines.append("Lives in: " + RESIDENCE_NAMES.get(view.residence or "", "not known yet"))
+    lines.append(f"Opened: {ago(view.created_at)}")
+    if view.excerpt:
+        lines.append("Recent messages:")
+        lines.extend(f"› {line}" for line in view.excerpt.split("\n"))
+    if view.chat_id is None:
+        lines.append("(This person cannot be reached from the group.)")
+    return "\n".join(lines)
+
+
+def alert_keyboard(view: EscalationView) -> InlineKeyboardMarkup | None:
+    if view.status == OPEN:
+        first = InlineKeyboardButton("✋ Claim", callback_data=f"esc:claim:{view.id}")
+    elif view.status == CLAIMED:
+        first = InlineKeyboardButton("↩️ Release", callback_data=f"esc:release:{view.id}")
+    else:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [first, InlineKeyboardButton("✅ Resolve", callback_data=f"esc:resolve:{view.id}")],
+            [InlineKeyboardButton("📝 Add note", callback_data=f"esc:note:{view.id}")],
+        ]
+    )
+
+
+def summary_line(view: EscalationView) -> str:
+    return (
+        f"#{view.id} · {view.status} · {LEVEL_NAMES.get(view.level, view.level)} · {view.language} · "
+        f"{view.created_at:%Y-%m-%d %H:%M} UTC"
+    )
+
+
+class HandOff:
+    def __init__(
+        self,
+        front: TelegramFrontEnd,
+        assistant: Assistant,
+        escalations: EscalationLog,
+        rasa: RasaClient,
+        coordinators: Coordinators,
+        pseudonym_secret: str,
+        remind_after: timedelta,
+    ) -> None:
+        self.front = front
+        self.assistant = assistant
+        self.escalations = escalations
+        self.rasa = rasa
+        self.coordinators = coordinators
+        self.secret = pseudonym_secret
+        self.remind_after = remind_after
+        #: People talking with a coordinator right now: their key → the escalation's id.
+        self.connected: dict[str, int] = {}
+        self._alerting: set[int] = set()
+        self._tasks: set[asyncio.Task] = set()
+        self._timer: asyncio.Task | None = None
+        assistant.escalation_listeners.append(self.on_escalation)
+
+    # --- life cycle ----------------------------------------------------------------------------
+    def start(self) -> None:
+        """Reconnects claimed escalations after a restart and starts the reminder timer."""
+        self.connected = {
+            view.user_key: view.id for view in self.escalations.list(status=CLAIMED) if view.user_key is not None
+        }
+        self._timer = asyncio.create_task(self._timer_loop())
+
+    async def stop(self) -> None:
+        if self._timer:
+            self._timer.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, *([self._timer] if self._timer else []), return_exceptions=True)
+
+    def _spawn(self, work: Awaitable[object]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @property
+    def tick_seconds(self) -> float:
+        return max(0.2, min(15.0, self.remind_after.total_seconds() / 4))
+
+    async def _timer_loop(self) -> None:
+        while True:
+            try:
+                await self.check_due()
+            except DatabaseError as error:
+                log.error("Escalation timer: database unavailable (%s)", type(error).__name__)
+            except Exception:
+                log.exception("Escalation timer failed; trying again")
+            await asyncio.sleep(self.tick_seconds)
+
+    async def check_due(self) -> None:
+        """Stores what the database refused, sends alerts Telegram refused, reminds and expires."""
+        self.assistant.retry_unsaved()
+        for view in self.escalations.unalerted():
+            await self.alert(view)
+        for view in self.escalations.overdue(self.remind_after):
+            await self.remind(view)
+        for view in self.escalations.stale(EXPIRE_AFTER):
+            if self.escalations.expire(view.id):
+                await self._refresh_alert(view.id, note="⌛ Expired: nobody claimed it in 24 hours.")
+
+    # --- alerts --------------------------------------------------------------------------------
+    def on_escalation(self, view: EscalationView, created: bool) -> None:
+        """Called by the Assistant right after it stored an escalation (before the person's reply)."""
+        if view.alerted_at is None:
+            self._spawn(self.alert(view))
+
+    async def alert(self, view: EscalationView, overdue: bool = False) -> bool:
+        if view.id in self._alerting:
+            return False
+        self._alerting.add(view.id)
+        try:
+            message = await self._post(alert_text(view, overdue), alert_keyboard(view), urgent=view.urgent)
+            if message is None:
+                return False
+            self.escalations.mark_alerted(view.id, message.message_id, reminder=overdue)
+            return True
+        finally:
+            self._alerting.discard(view.id)
+
+    async def remind(self, view: EscalationView) -> None:
+        """Nobody claimed in time: the alert again, marked overdue, and a word to the person."""
+        if not await self.alert(view, overdue=True):
+            return
+        if view.chat_id is None:
+            return
+        t = self.front.catalogs.for_language(view.language)
+        waiting = t.pgettext(
+            "handoff",
+            "A coordinator will answer you as soon as possible. I am sorry that it takes a while. "
+            "If things get too much, these numbers are there for you:",
+        )
+        await self.front.send(
+            view.chat_id,
+            [Reply(waiting, view.language, urgent=True), Reply(emergency_numbers(t), view.language, urgent=True)],
+        )
+
+    async def _post(self, text: str, markup: InlineKeyboardMarkup | ForceReply | None = None, **kwargs: object):
+        from bot.telegram_app import URGENT
+
+        urgent = bool(kwargs.pop("urgent", False))
+        try:
+            return await self.front.retrying(
+                lambda: self.front.app.bot.send_message(
+                    self.coordinators.chat_id,
+                    text[:4096],
+                    reply_markup=markup,
+                    rate_limit_args=URGENT if urgent else None,
+                    **kwargs,
+                )
+            )
+        except Exception as error:  # the timer tries again from the database
+            log.warning("Posting to the coordinators' group failed (%s)", type(error).__name__)
+            return None
+
+    async def _refresh_alert(self, escalation_id: int, note: str = "") -> None:
+        view = self.escalations.get(escalation_id)
+        if view is None or view.alert_message_id is None:
+            return
+        text = alert_text(view) + (f"\n\n{note}" if note else "")
+        try:
+            await self.front.retrying(
+                lambda: self.front.app.bot.edit_message_text(
+                    text[:4096],
+                    chat_id=self.coordinators.chat_id,
+                    message_id=view.alert_message_id,
+                    reply_markup=alert_keyboard(view),
+                )
+            )
+        except Exception as error:
+            log.info("Updating an alert failed (%s)", type(error).__name__)
+
+    # --- the person's messages -----------------------------------------------------------------
+    async def relay_from_person(self, user_key: str, text: str, level: str | None = None) -> bool:
+        """Posts the person's message to their coordinator; False when no coordinator is connected."""
+        escalation_id = self.connected.get(user_key)
+        if escalation_id is None:
+            return False
+        view = self.escalations.get(escalation_id)
+        warning = f" ⚠️ {LEVEL_NAMES.get(level, level)}" if level else ""
+        await self._post(
+            f"#{escalation_id} ▸{warning}\n{text}",
+            ForceReply(selective=False, input_field_placeholder="Reply to the person"),
+            reply_to_message_id=view.alert_message_id if view else None,
+            allow_sending_without_reply=True,
+        )
+        return True
+
+    # --- the coordinators' group ---------------------------------------------------------------
+    def is_coordinator(self, user: User | None) -> bool:
+        return user is not None and user.id in self.coordinators.user_ids
+
+    def _actor(self, user: User) -> str:
+        return pseudonym("coordinator", user.id, self.secret)
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        match = CALLBACK.match(query.data or "") if query else None
+        if query is None or match is None:
+            return
+        action, escalation_id = match.group(1), int(match.group(2))
+        if not self.is_coordinator(query.from_user):
+            self.escalations.audit(pseudonym("telegram", query.from_user.id, self.secret), f"button {action}")
+            await self.front.retrying(
+                lambda: query.answer("Only coordinators listed in COORDINATOR_USER_IDS can do this.", show_alert=True)
+            )
+            return
+        handlers: dict[str, Callable[[int, User], Awaitable[str]]] = {
+            "claim": self.claim,
+            "release": self.release,
+            "resolve": self.resolve,
+            "note": self.ask_for_note,
+        }
+        answer = await handlers[action](escalation_id, query.from_user)
+        await self.front.retrying(lambda: query.answer(answer, show_alert=answer.startswith("⚠️")))
+
+    async def claim(self, escalation_id: int, coordinator: User) -> str:
+        if not self.escalations.claim(escalation_id, self._actor(coordinator)):
+            view = self.escalations.get(escalation_id)
+            state = view.status if view else "unknown"
+            return f"⚠️ #{escalation_id} is already {state}; someone else has it."
+        view = self.escalations.get(escalation_id)
+        assert view is not None
+        if view.user_key is not None:
+            self.connected[view.user_key] = escalation_id
+            await self.rasa.add_event(view.user_key, {"event": "pause"})
+        await self._refresh_alert(escalation_id, note=f"✋ Claimed by {coordinator.first_name}.")
+        if view.chat_id is not None:
+            t = self.front.catalogs.for_language(view.language)
+            text = t.pgettext(
+                "handoff",
+                "A person from the volunteer programme has joined this chat. You can write to them here. "
+                "They will read what you write from now on.",
+            )
+            await self.front.send(view.chat_id, [Reply(text, view.language, urgent=True)])
+            return f"#{escalation_id} is yours. Reply to its messages here to write to the person."
+        return f"#{escalation_id} is yours, but this person cannot be reached from here."
+
+    async def release(self, escalation_id: int, coordinator: User) -> str:
+        if not self.escalations.release(escalation_id, self._actor(coordinator)):
+            return f"⚠️ #{escalation_id} is not claimed."
+        await self._disconnect(escalation_id)
+        await self._refresh_alert(escalation_id, note=f"↩️ Released by {coordinator.first_name}; open again.")
+        return f"#{escalation_id} is open again."
+
+    async def resolve(self, escalation_id: int, coordinator: User) -> str:
+        before = self.escalations.get(escalation_id)
+        if before is None or not self.escalations.resolve(escalation_id, self._actor(coordinator)):
+            return f"⚠️ #{escalation_id} is already closed."
+        if before.status == CLAIMED:
+            await self._disconnect(escalation_id, before)
+        await self._refresh_alert(escalation_id, note=f"✅ Resolved by {coordinator.first_name}.")
+        return f"#{escalation_id} is resolved."
+
+    async def _disconnect(self, escalation_id: int, view: EscalationView | None = None) -> None:
+        """Rasa takes the conversation back and greets the person again."""
+        view = view or self.escalations.get(escalation_id)
+        if view is None or view.user_key is None:
+            return
+        self.connected.pop(view.user_key, None)
+        await self.rasa.add_event(view.user_key, {"event": "resume"})
+        if view.chat_id is None:
+            return
+        t = self.front.catalogs.for_language(view.language)
+        back = t.pgettext(
+            "handoff", "The person from the programme has left the chat. You are talking with the self-help bot again."
+        )
+        menu = await self.assistant.handle_text(view.user_key, "/menu")
+        await self.front.send(view.chat_id, [Reply(back, view.language), *menu])
+
+    async def ask_for_note(self, escalation_id: int, coordinator: User) -> str:
+        if self.escalations.get(escalation_id) is None:
+            return f"⚠️ There is no #{escalation_id}."
+        await self._post(
+            f"#{escalation_id} ✎ {coordinator.first_name}, reply to this message with your note.",
+            ForceReply(selective=True, input_field_placeholder="Your note"),
+        )
+        return "Write your note as a reply."
+
+    async def on_group_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Commands and replies in the coordinators' group; everything else there is conversation."""
+        message = update.message
+        if message is None or not message.text or message.from_user is None:
+            return
+        replied = message.reply_to_message
+        about_us = (
+            replied is not None and replied.from_user is not None and replied.from_user.id == self.front.app.bot.id
+        )
+        command = message.text.split(maxsplit=1)[0].split("@")[0].lower() if message.text.startswith("/") else ""
+        if command not in ("/escalations", "/escalation") and not about_us:
+            return
+        if not self.is_coordinator(message.from_user):
+            self.escalations.audit(pseudonym("telegram", message.from_user.id, self.secret), command or "reply")
+            await self._post("Only coordinators listed in COORDINATOR_USER_IDS can do this.")
+            return
+        if command == "/escalations":
+            await self._post(self.list_text(message.text.split()[1:]))
+        elif command == "/escalation":
+            await self._post(self.show_text(message.text.split()[1:]))
+        elif replied is not None:
+            await self._on_reply(replied.text or "", message.text, message.from_user)
+
+    async def _on_reply(self, replied_text: str, text: str, coordinator: User) -> None:
+        match = HEADER.match(replied_text)
+        if match is None:
+            return
+        escalation_id = int(match.group(1))
+        if match.group(2):  # a reply to "#12 ✎ ...": a note for the log
+            saved = self.escalations.add_note(escalation_id, self._actor(coordinator), text)
+            await self._post(f"#{escalation_id} 📝 Note saved." if saved else f"There is no #{escalation_id}.")
+            return
+        view = self.escalations.get(escalation_id)
+        if view is None or view.status not in ACTIVE:
+            await self._post(f"#{escalation_id} is closed; your message was not sent.")
+        elif view.status != CLAIMED:
+            await self._post(f"#{escalation_id}: press Claim first; then your replies reach the person.")
+        elif view.chat_id is None:
+            await self._post(f"#{escalation_id}: this person cannot be reached from here.")
+        else:
+            await self.front.send(view.chat_id, [Reply(f"🙋 {text}", view.language)])
+
+    # --- the log in the group ------------------------------------------------------------------
+    def list_text(self, arguments: list[str]) -> str:
+        period = arguments[0].lower() if arguments else "open"
+        if period not in LIST_PERIODS:
+            return "Use /escalations open, /escalations today or /escalations week."
+        since = LIST_PERIODS[period]
+        if since is None:
+            views = [view for view in self.escalations.list() if view.status in ACTIVE]
+        else:
+            views = self.escalations.list(since=datetime.now(timezone.utc) - since)
+        if not views:
+            return f"No escalations ({period})."
+        return "\n".join([f"Escalations ({period}):", *(summary_line(view) for view in views[-50:])])
+
+    def show_text(self, arguments: list[str]) -> str:
+        if not arguments or not arguments[0].lstrip("#").isdigit():
+            return "Use /escalation followed by its number, e.g. /escalation 12."
+        escalation_id = int(arguments[0].lstrip("#"))
+        view = self.escalations.get(escalation_id)
+        if view is None:
+            return f"There is no #{escalation_id}."
+        history = [
+            f"{event.at:%Y-%m-%d %H:%M} {event.kind}" + (f": {event.note}" if event.note else "")
+            for event in self.escalations.history(escalation_id)
+        ]
+        return "\n".join([summary_line(view), *history])

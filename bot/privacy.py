@@ -1,0 +1,74 @@
+"""Retention and erasure: the bot keeps only what it needs, for as long as it needs it."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import MetaData, Table, delete, inspect, select
+
+from bot.db import Database
+from bot.escalations import EscalationLog
+from bot.models import User, utcnow
+from bot.tracker_store import EVENTS_TABLE
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    conversation_events: int
+    users: int
+    escalations: int
+
+
+class Privacy:
+    def __init__(self, db: Database, escalations: EscalationLog) -> None:
+        self.db = db
+        self.escalations = escalations
+        self._events: Table | None = None
+
+    def _events_table(self) -> Table | None:
+        """Rasa's tracker events, once Rasa has created the table."""
+        if self._events is None and inspect(self.db.engine).has_table(EVENTS_TABLE):
+            self._events = Table(EVENTS_TABLE, MetaData(), autoload_with=self.db.engine)
+        return self._events
+
+    def erase(self, user_key: str) -> list[str]:
+        """Deletes everything about one person; returns what there was (see assistant.erased_item)."""
+        deleted: list[str] = []
+        with self.db.session() as session:
+            user = session.get(User, user_key)
+            if user is not None:
+                deleted.append("profile")
+                if user.crisis_level:
+                    deleted.append("crisis")
+                session.delete(user)
+        events = self._events_table()
+        if events is not None:
+            with self.db.session() as session:
+                if session.execute(delete(events).where(events.c.sender_id == user_key)).rowcount:
+                    deleted.append("conversation")
+        if self.escalations.forget_person(user_key):
+            deleted.append("escalations")
+        log.info("Erased a person's data on request (%d kinds)", len(deleted))
+        return deleted
+
+    def purge(self, retention: timedelta, escalation_retention: timedelta) -> PurgeReport:
+        """Deletes conversation events and profiles older than `retention`, closed escalations older
+        than `escalation_retention`."""
+        cutoff = utcnow() - retention
+        events_deleted = 0
+        events = self._events_table()
+        if events is not None:
+            with self.db.session() as session:
+                events_deleted = session.execute(delete(events).where(events.c.timestamp < cutoff.timestamp())).rowcount
+        with self.db.session() as session:
+            stale = session.scalars(select(User.key).where(User.last_seen < cutoff)).all()
+            for key in stale:
+                session.execute(delete(User).where(User.key == key))
+        escalations = self.escalations.purge(escalation_retention)
+        report = PurgeReport(events_deleted, len(stale), escalations)
+        log.info("Purge: %s", report)
+        return report

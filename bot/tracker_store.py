@@ -1,0 +1,42 @@
+"""Rasa keeps its conversations (trackers) in our database, so a restart loses nothing.
+
+Rasa's SQL tracker store writes one row per event to the `events` table; retention and erasure
+(bot/privacy.py) delete from it directly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy.engine import make_url
+
+from bot import PROJECT_ROOT
+
+EVENTS_TABLE = "events"
+
+
+def tracker_store_config(database_url: str) -> dict[str, Any]:
+    """Rasa's `tracker_store` section for a SQLAlchemy URL (Rasa takes the parts separately)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        return {"type": "SQL", "dialect": "sqlite", "db": url.database}
+    config: dict[str, Any] = {"type": "SQL", "dialect": url.drivername, "db": url.database}
+    for key, value in (("url", url.host), ("port", url.port), ("username", url.username), ("password", url.password)):
+        if value is not None:
+            config[key] = value
+    return config
+
+
+def write_endpoints(database_url: str, action_url: str, run_dir: Path) -> Path:
+    """The project's endpoints.yml with the action server's address and the tracker store filled in,
+    written where only this user can read it (it may hold the database password)."""
+    endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text(encoding="utf-8"))
+    endpoints["action_endpoint"]["url"] = action_url
+    endpoints["tracker_store"] = tracker_store_config(database_url)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / "endpoints.yml"
+    path.touch(mode=0o600)
+    path.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
+    return path
