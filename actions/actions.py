@@ -7,6 +7,7 @@ is not translated yet, a short note in the person's language.
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -116,10 +117,12 @@ class ActionFlagRisk(Action):
         return []
 
 
-class FrontEndAction(Action):
+class FrontEndAction(Action, ABC):
     """Asks the front end to do something Rasa cannot: it holds the database and the Telegram chat."""
 
-    request = ""
+    @property
+    @abstractmethod
+    def request(self) -> str: ...
 
     def name(self) -> str:
         return f"action_{self.request}"

@@ -13,6 +13,7 @@ import time
 from datetime import timedelta
 
 from bot.assistant import Assistant
+from bot.bookings import BookingLog
 from bot.db import Database, DatabaseError, migrate
 from bot.escalations import EscalationLog
 from bot.handoff import Coordinators, HandOff
@@ -45,7 +46,7 @@ async def run(settings: Settings, language: str | None) -> int:
         loop.add_signal_handler(signum, stop.set)
     telegram = None
     database = open_database(settings)
-    privacy = Privacy(database, EscalationLog(database))
+    privacy = Privacy(database, EscalationLog(database), BookingLog(database))
     purge_task = asyncio.create_task(purge_daily(privacy, settings))
     try:
         if supervisor:
@@ -58,6 +59,7 @@ async def run(settings: Settings, language: str | None) -> int:
             escalations=escalations,
             hours=settings.coordinator_hours,
             eraser=privacy.erase,
+            bookings=BookingLog(database),
         )
         stop_task = asyncio.create_task(stop.wait())
         if settings.telegram_token:
@@ -74,6 +76,7 @@ async def run(settings: Settings, language: str | None) -> int:
                     telegram,
                     assistant,
                     escalations,
+                    BookingLog(database),
                     rasa,
                     Coordinators(settings.coordinator_chat_id, settings.coordinator_user_ids),
                     settings.pseudonym_secret,
@@ -209,12 +212,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Cannot open the database at DATABASE_URL: {type(error).__name__}. Is it running?", file=sys.stderr)
         return 1
     if args.command == "purge":
-        report = Privacy(database, EscalationLog(database)).purge(
+        report = Privacy(database, EscalationLog(database), BookingLog(database)).purge(
             timedelta(days=settings.retention_days), timedelta(days=settings.escalation_retention_days)
         )
         print(
-            f"Deleted {report.conversation_events} conversation events, {report.users} profiles and "
-            f"{report.escalations} closed escalations past their retention period."
+            f"Deleted {report.conversation_events} conversation events, {report.users} profiles, "
+            f"{report.escalations} closed escalations and {report.bookings} closed booking requests "
+            "past their retention period."
         )
         return 0
     if args.command == "escalations":

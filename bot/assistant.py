@@ -18,6 +18,7 @@ from functools import lru_cache
 import yaml
 
 from bot import PROJECT_ROOT, languages
+from bot.bookings import BookingLog, BookingView
 from bot.db import DatabaseError
 from bot.escalations import EscalationLog, EscalationView
 from bot.i18n import Catalogs, Translator
@@ -103,6 +104,31 @@ def default_screen() -> SafetyScreen:
     return SafetyScreen.load()
 
 
+def no_coordinator(t: Translator) -> str:
+    return t.pgettext("handoff", "No coordinator can be reached from here. You can book a talk with a volunteer.")
+
+
+def booking_saved(t: Translator, contact: str) -> str:
+    if contact == "other":
+        return t.pgettext(
+            "booking",
+            "Thank you. Your request is saved and sent to the coordinators. A coordinator will write to you here "
+            "first, to ask how you would like to be reached.",
+        )
+    return t.pgettext(
+        "booking",
+        "Thank you. Your request is saved and sent to the coordinators. A coordinator will write to you here "
+        "to plan the talk.",
+    )
+
+
+def booking_not_saved_yet(t: Translator) -> str:
+    return t.pgettext(
+        "booking",
+        "I could not save your request yet. I will keep trying, and I will tell you here as soon as it is saved.",
+    )
+
+
 def erased_item(t: Translator, item: str) -> str:
     """One line of the erasure report, for each kind of data bot.privacy can delete."""
     texts = {
@@ -110,12 +136,15 @@ def erased_item(t: Translator, item: str) -> str:
         "conversation": t.pgettext("privacy", "our conversation"),
         "escalations": t.pgettext("privacy", "your link to requests for a coordinator"),
         "crisis": t.pgettext("privacy", "what I remembered about a difficult moment"),
+        "bookings": t.pgettext("privacy", "your requests for a talk with a volunteer"),
     }
     return texts.get(item, item)
 
 
 #: Someone needs a coordinator: the escalation as stored, and whether it is new.
 EscalationListener = Callable[[EscalationView, bool], None]
+#: A booking request was stored; `late` when the database refused it at first.
+BookingListener = Callable[[BookingView, bool], None]
 #: Erases everything about a person; returns what was deleted, for the person to read.
 Eraser = Callable[[str], list[str]]
 
@@ -130,6 +159,7 @@ class Assistant:
         escalations: EscalationLog | None = None,
         hours: OfficeHours | None = None,
         eraser: Eraser | None = None,
+        bookings: BookingLog | None = None,
     ) -> None:
         self.rasa = rasa
         self.users = users
@@ -138,11 +168,14 @@ class Assistant:
         self.escalations = escalations
         self.hours = hours or OfficeHours()
         self.eraser = eraser
+        self.bookings = bookings
         #: How to reach each person while this process runs (their Telegram chat); never stored otherwise.
         self.contacts: dict[str, int] = {}
         self.escalation_listeners: list[EscalationListener] = []
-        #: Escalations the database refused; stored again by retry_unsaved().
+        self.booking_listeners: list[BookingListener] = []
+        #: Escalations and booking requests the database refused; stored again by retry_unsaved().
         self.unsaved: list[dict] = []
+        self.unsaved_bookings: list[dict] = []
 
     def language(self, user_key: str) -> str:
         return self.users.language(user_key) or languages.DEFAULT
@@ -294,7 +327,17 @@ class Assistant:
             listener(view, created)
 
     def retry_unsaved(self) -> None:
-        """Stores the escalations the database refused earlier (called by the hand-off's timer)."""
+        """Stores what the database refused earlier (called by the hand-off's timer)."""
+        if self.bookings is not None:
+            pending_bookings, self.unsaved_bookings = self.unsaved_bookings, []
+            for record in pending_bookings:
+                try:
+                    booking = self.bookings.add(**record)
+                except DatabaseError:
+                    self.unsaved_bookings.append(record)
+                    continue
+                for booking_listener in self.booking_listeners:
+                    booking_listener(booking, True)
         if self.escalations is None:
             return
         pending, self.unsaved = self.unsaved, []
@@ -312,10 +355,8 @@ class Assistant:
         language = self.language(user_key)
         t = self.catalogs.for_language(language)
         if self.escalations is None or not self.escalation_listeners:
-            text = t.pgettext(
-                "handoff", "No coordinator can be reached from here. You can book a talk with a volunteer."
-            )
-            return [Reply(text, language, [Button(t.pgettext("button", "💬 Talk to a volunteer"), "/book_session")])]
+            button = Button(t.pgettext("button", "💬 Talk to a volunteer"), "/book_session")
+            return [Reply(no_coordinator(t), language, [button])]
         self.escalate(user_key, "request", ("asked_for_a_person",), language, None)
         if self.hours.on_duty():
             text = t.pgettext(
@@ -330,6 +371,30 @@ class Assistant:
                 "so they will write to you here when they are back.",
             ).format(hours=self.hours.describe())
         return [Reply(text, language)]
+
+    def store_booking(self, user_key: str, answers: dict) -> list[Reply]:
+        """Stores a completed booking request; the person hears it was sent only once it is saved."""
+        language = self.language(user_key)
+        t = self.catalogs.for_language(language)
+        if self.bookings is None or not self.booking_listeners:
+            return [Reply(no_coordinator(t), language)]
+        record = {
+            "user_key": user_key,
+            "language": language,
+            "session_language": str(answers.get("session_language") or "?"),
+            "times": str(answers.get("times") or "?"),
+            "contact": "other" if answers.get("contact") == "other" else "chat",
+            "chat_id": self.contacts.get(user_key),
+        }
+        try:
+            booking = self.bookings.add(**record)
+        except DatabaseError as error:
+            log.error("Could not store a booking request (%s); will retry", type(error).__name__)
+            self.unsaved_bookings.append(record)
+            return [Reply(booking_not_saved_yet(t), language)]
+        for listener in self.booking_listeners:
+            listener(booking, False)
+        return [Reply(booking_saved(t, booking.contact), language)]
 
     def erasure_question(self, user_key: str) -> list[Reply]:
         language = self.language(user_key)
@@ -386,6 +451,9 @@ class Assistant:
             return self.request_human(user_key)
         if request == "request_erasure":
             return self.erasure_question(user_key)
+        if request == "store_booking":
+            data = next(m.custom.get("booking") for m in answer if m.custom.get("front_end") == "store_booking")
+            return self.store_booking(user_key, data if isinstance(data, dict) else {})
         replies: list[Reply] = []
         for message in answer:
             switched = languages.normalize(message.custom.get("set_language"))

@@ -22,7 +22,8 @@ from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Upd
 from telegram.ext import ContextTypes
 
 from bot import languages
-from bot.assistant import Assistant, Reply
+from bot.assistant import Assistant, Reply, booking_saved
+from bot.bookings import CLOSED, MAX_SESSIONS, BookingLog, BookingView
 from bot.db import DatabaseError
 from bot.escalations import ACTIVE, CLAIMED, OPEN, EscalationLog, EscalationView
 from bot.identity import pseudonym
@@ -35,8 +36,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CALLBACK = re.compile(r"^esc:(claim|release|resolve|note):(\d+)$")
+BOOKING_CALLBACK = re.compile(r"^book:(scheduled|done|cancelled):(\d+)$")
 #: Every message the bot posts in the group about an escalation starts with "#<id> ".
 HEADER = re.compile(r"^#(\d+) (✎)?")
+#: Booking requests start with "B<id> ".
+BOOKING_HEADER = re.compile(r"^B(\d+) ")
 LEVEL_NAMES = {
     "acute": "acute risk",
     "distress": "severe distress",
@@ -97,6 +101,30 @@ def alert_keyboard(view: EscalationView) -> InlineKeyboardMarkup | None:
     )
 
 
+def booking_text(view: BookingView, asked: int) -> str:
+    contact = "here in the chat" if view.contact == "chat" else "another way: reply here to ask them how"
+    lines = [
+        f"B{view.id} 📅 Request for a talk · {view.status}",
+        f"Language for the talk: {view.session_language}",
+        f"Days and times: {view.times}",
+        f"Contact: {contact}",
+        f"Writes in: {languages.native_name(view.language)} ({view.language})",
+        f"Talks asked for: {asked} of {MAX_SESSIONS}",
+    ]
+    if view.status not in CLOSED:
+        lines.append("Reply to this message to write to the person.")
+    return "\n".join(lines)
+
+
+def booking_keyboard(view: BookingView) -> InlineKeyboardMarkup | None:
+    if view.status in CLOSED:
+        return None
+    buttons = [("🗓️ Scheduled", "scheduled"), ("✅ Done", "done"), ("✖️ Cancelled", "cancelled")]
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(title, callback_data=f"book:{status}:{view.id}") for title, status in buttons]]
+    )
+
+
 def summary_line(view: EscalationView) -> str:
     return (
         f"#{view.id} · {view.status} · {LEVEL_NAMES.get(view.level, view.level)} · {view.language} · "
@@ -110,6 +138,7 @@ class HandOff:
         front: TelegramFrontEnd,
         assistant: Assistant,
         escalations: EscalationLog,
+        bookings: BookingLog,
         rasa: RasaClient,
         coordinators: Coordinators,
         pseudonym_secret: str,
@@ -118,6 +147,7 @@ class HandOff:
         self.front = front
         self.assistant = assistant
         self.escalations = escalations
+        self.bookings = bookings
         self.rasa = rasa
         self.coordinators = coordinators
         self.secret = pseudonym_secret
@@ -125,9 +155,11 @@ class HandOff:
         #: People talking with a coordinator right now: their key → the escalation's id.
         self.connected: dict[str, int] = {}
         self._alerting: set[int] = set()
+        self._alerting_bookings: set[int] = set()
         self._tasks: set[asyncio.Task] = set()
         self._timer: asyncio.Task | None = None
         assistant.escalation_listeners.append(self.on_escalation)
+        assistant.booking_listeners.append(self.on_booking)
 
     # --- life cycle ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -170,6 +202,8 @@ class HandOff:
             await self.alert(view)
         for view in self.escalations.overdue(self.remind_after):
             await self.remind(view)
+        for booking in self.bookings.unposted():
+            await self.post_booking(booking)
         for view in self.escalations.stale(EXPIRE_AFTER):
             if self.escalations.expire(view.id):
                 await self._refresh_alert(view.id, note="⌛ Expired: nobody claimed it in 24 hours.")
@@ -245,6 +279,78 @@ class HandOff:
         except Exception as error:
             log.info("Updating an alert failed (%s)", type(error).__name__)
 
+    # --- booking requests ----------------------------------------------------------------------
+    def on_booking(self, view: BookingView, late: bool) -> None:
+        """Called by the Assistant once a booking request is stored."""
+        if late and view.chat_id is not None:
+            t = self.front.catalogs.for_language(view.language)
+            self._spawn(self.front.send(view.chat_id, [Reply(booking_saved(t, view.contact), view.language)]))
+        self._spawn(self.post_booking(view))
+
+    async def post_booking(self, view: BookingView) -> None:
+        if view.id in self._alerting_bookings:
+            return
+        self._alerting_bookings.add(view.id)
+        try:
+            asked = self.bookings.sessions_asked(view.user_key) if view.user_key else 1
+            message = await self._post(booking_text(view, asked), booking_keyboard(view))
+            if message is not None:
+                self.bookings.mark_posted(view.id, message.message_id)
+        finally:
+            self._alerting_bookings.discard(view.id)
+
+    async def set_booking_status(self, booking_id: int, status: str, coordinator: User) -> str:
+        view = self.bookings.set_status(booking_id, status)
+        if view is None:
+            return f"⚠️ B{booking_id} is already {status} or closed."
+        if view.chat_id is not None:
+            t = self.front.catalogs.for_language(view.language)
+            texts = {
+                "scheduled": t.pgettext(
+                    "booking", "Your talk with a volunteer is being planned. A coordinator will write to you here."
+                ),
+                "done": t.pgettext(
+                    "booking",
+                    "Your talk is marked as done. Thank you for taking part. The way to reach you for it is deleted.",
+                ),
+                "cancelled": t.pgettext(
+                    "booking",
+                    "Your request for a talk was cancelled. If you still want a talk, you can ask again with /book.",
+                ),
+            }
+            await self.front.send(view.chat_id, [Reply(texts[status], view.language)])
+        if view.alert_message_id is not None:
+            asked = self.bookings.sessions_asked(view.user_key) if view.user_key else 1
+            text = booking_text(view, asked) + f"\n\n{status.capitalize()} by {coordinator.first_name}."
+            try:
+                await self.front.retrying(
+                    lambda: self.front.app.bot.edit_message_text(
+                        text[:4096],
+                        chat_id=self.coordinators.chat_id,
+                        message_id=view.alert_message_id,
+                        reply_markup=booking_keyboard(view),
+                    )
+                )
+            except Exception as error:
+                log.info("Updating a booking post failed (%s)", type(error).__name__)
+        return f"B{booking_id} is {status}."
+
+    async def talk_about_booking(self, booking_id: int, text: str, coordinator: User) -> None:
+        """A coordinator replied to a booking request: connect them to the person, then send the reply."""
+        booking = self.bookings.get(booking_id)
+        if booking is None or booking.status in CLOSED or booking.chat_id is None or booking.user_key is None:
+            await self._post(f"B{booking_id}: this person cannot be reached from here any more.")
+            return
+        view, _ = self.escalations.record(
+            booking.user_key, "request", ("booking",), booking.language, None, booking.chat_id, None
+        )
+        if view.status != CLAIMED:
+            await self.claim(view.id, coordinator)
+        elif self.escalations.get(view.id).claimed_by != self._actor(coordinator):
+            await self._post(f"B{booking_id}: a colleague is already talking with this person (#{view.id}).")
+            return
+        await self.front.send(booking.chat_id, [Reply(f"🙋 {text}", booking.language)])
+
     # --- the person's messages -----------------------------------------------------------------
     async def relay_from_person(self, user_key: str, text: str, level: str | None = None) -> bool:
         """Posts the person's message to their coordinator; False when no coordinator is connected."""
@@ -270,8 +376,11 @@ class HandOff:
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
-        match = CALLBACK.match(query.data or "") if query else None
-        if query is None or match is None:
+        if query is None:
+            return
+        booking = BOOKING_CALLBACK.match(query.data or "")
+        match = CALLBACK.match(query.data or "") or booking
+        if match is None:
             return
         action, escalation_id = match.group(1), int(match.group(2))
         if not self.is_coordinator(query.from_user):
@@ -279,6 +388,10 @@ class HandOff:
             await self.front.retrying(
                 lambda: query.answer("Only coordinators listed in COORDINATOR_USER_IDS can do this.", show_alert=True)
             )
+            return
+        if booking:
+            answer = await self.set_booking_status(escalation_id, action, query.from_user)
+            await self.front.retrying(lambda: query.answer(answer, show_alert=answer.startswith("⚠️")))
             return
         handlers: dict[str, Callable[[int, User], Awaitable[str]]] = {
             "claim": self.claim,
@@ -376,6 +489,10 @@ class HandOff:
             await self._on_reply(replied.text or "", message.text, message.from_user)
 
     async def _on_reply(self, replied_text: str, text: str, coordinator: User) -> None:
+        booking = BOOKING_HEADER.match(replied_text)
+        if booking:
+            await self.talk_about_booking(int(booking.group(1)), text, coordinator)
+            return
         match = HEADER.match(replied_text)
         if match is None:
             return

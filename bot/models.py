@@ -85,3 +85,23 @@ class AuditEntry(Base):
     at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     actor = Column(String(64), nullable=False)
     action = Column(String(64), nullable=False)
+
+
+class Booking(Base):
+    """A request for a talk with a volunteer, made in the chat. The chat id is kept only until the
+    sessions end (done or cancelled)."""
+
+    __tablename__ = "bookings"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    user_key = Column(String(64), index=True)  # None once the person erased their data
+    language = Column(String(8), nullable=False)  # the language the person writes in
+    session_language = Column(String(64), nullable=False)
+    times = Column(String(300), nullable=False)
+    contact = Column(String(16), nullable=False)  # "chat", or "other": the coordinator asks in the chat
+    status = Column(String(16), nullable=False, default="requested", index=True)  # scheduled, done, cancelled
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    chat_id = Column(BigInteger)
+    alert_message_id = Column(BigInteger)
+    posted_at = Column(DateTime(timezone=True))

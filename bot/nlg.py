@@ -21,6 +21,7 @@ from rasa.utils.endpoints import EndpointConfig
 from bot import languages
 from bot.i18n import BUTTON_CONTEXT, Catalogs, default_catalogs
 from bot.organisation import load_organisation
+from bot.resources import load_resources
 from bot.settings import DEFAULT_RETENTION_DAYS
 
 
@@ -80,6 +81,7 @@ class CatalogNLG(TemplatedNaturalLanguageGenerator):
         response = copy.deepcopy(chosen)
         localize_response(response, utter_action, language, self.catalogs)
         variables = {
+            **load_resources(),
             **self.organisation.variables(language),
             "language_name": languages.native_name(language),
             "retention_days": os.environ.get("RETENTION_DAYS") or str(DEFAULT_RETENTION_DAYS),

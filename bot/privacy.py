@@ -6,8 +6,9 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import MetaData, Table, delete, inspect, select
+from sqlalchemy import MetaData, Table, delete, inspect
 
+from bot.bookings import BookingLog
 from bot.db import Database
 from bot.escalations import EscalationLog
 from bot.models import User, utcnow
@@ -21,12 +22,14 @@ class PurgeReport:
     conversation_events: int
     users: int
     escalations: int
+    bookings: int
 
 
 class Privacy:
-    def __init__(self, db: Database, escalations: EscalationLog) -> None:
+    def __init__(self, db: Database, escalations: EscalationLog, bookings: BookingLog) -> None:
         self.db = db
         self.escalations = escalations
+        self.bookings = bookings
         self._events: Table | None = None
 
     def _events_table(self) -> Table | None:
@@ -52,6 +55,8 @@ class Privacy:
                     deleted.append("conversation")
         if self.escalations.forget_person(user_key):
             deleted.append("escalations")
+        if self.bookings.forget_person(user_key):
+            deleted.append("bookings")
         log.info("Erased a person's data on request (%d kinds)", len(deleted))
         return deleted
 
@@ -65,10 +70,9 @@ class Privacy:
             with self.db.session() as session:
                 events_deleted = session.execute(delete(events).where(events.c.timestamp < cutoff.timestamp())).rowcount
         with self.db.session() as session:
-            stale = session.scalars(select(User.key).where(User.last_seen < cutoff)).all()
-            for key in stale:
-                session.execute(delete(User).where(User.key == key))
+            stale = session.execute(delete(User).where(User.last_seen < cutoff)).rowcount
         escalations = self.escalations.purge(escalation_retention)
-        report = PurgeReport(events_deleted, len(stale), escalations)
+        bookings = self.bookings.purge(retention)
+        report = PurgeReport(events_deleted, stale, escalations, bookings)
         log.info("Purge: %s", report)
         return report

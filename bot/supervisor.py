@@ -96,7 +96,7 @@ def child_specs(settings: Settings) -> list[ChildSpec]:
     return [
         ChildSpec(
             name="action server",
-            argv=[python, "-m", "rasa_sdk", "--actions", "actions.actions", "--port", str(settings.action_port)],
+            argv=[python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_port)],
             ready_url=f"http://127.0.0.1:{settings.action_port}/health",
             ready_timeout=120,
             log_file=logs / "actions.log",
@@ -139,6 +139,7 @@ def child_env(settings: Settings) -> dict[str, str]:
         PYTHONPATH=str(PROJECT_ROOT),
         SANIC_HOST="127.0.0.1",  # the action server listens on loopback only
         ACTION_SERVER_URL=action_url(settings),
+        DATABASE_URL=settings.database_url,  # the action server counts booking requests
         RASA_TELEMETRY_ENABLED="false",
         TF_CPP_MIN_LOG_LEVEL="2",
     )

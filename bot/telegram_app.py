@@ -182,7 +182,7 @@ class TelegramFrontEnd:
         )
         if coordinator_chat_id is not None:
             # The coordinators' group first: alerts' buttons, commands and replies to the person.
-            self.app.add_handler(CallbackQueryHandler(self.on_coordinator_button, pattern=r"^esc:"))
+            self.app.add_handler(CallbackQueryHandler(self.on_coordinator_button, pattern=r"^(esc|book):"))
             self.app.add_handler(
                 MessageHandler(filters.Chat(coordinator_chat_id) & filters.TEXT, self.on_coordinator_message)
             )

@@ -21,6 +21,10 @@ def run_migrations() -> None:
             connection=connection,
             target_metadata=Base.metadata,
             render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
+            # Rasa's tracker store keeps its `events` table in the same database: not ours to migrate.
+            include_object=lambda obj, name, type_, reflected, compare_to: (
+                type_ != "table" or name in Base.metadata.tables
+            ),
         )
         with context.begin_transaction():
             context.run_migrations()

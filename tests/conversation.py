@@ -12,8 +12,9 @@ import yaml
 from bot.assistant import Assistant, Reply
 from bot.i18n import Catalogs
 from bot.organisation import load_organisation
-from bot.settings import DEFAULT_RETENTION_DAYS
 from bot.rasa_client import RasaClient
+from bot.resources import load_resources
+from bot.settings import DEFAULT_RETENTION_DAYS
 from bot.users import MemoryUserStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +48,12 @@ def english_response(name: str, variation: int = -1) -> dict:
 def expected_text(language: str, response: str, variation: int = -1, **extra: str) -> str:
     """The text a person should see: the catalog's translation with the placeholders filled."""
     english = english_response(response, variation)["text"]
-    values = {**load_organisation().variables(language), "retention_days": str(DEFAULT_RETENTION_DAYS), **extra}
+    values = {
+        **load_resources(),
+        **load_organisation().variables(language),
+        "retention_days": str(DEFAULT_RETENTION_DAYS),
+        **extra,
+    }
     return Catalogs().pgettext(language, response, english).format(**values)
 
 

@@ -191,7 +191,11 @@ class TelegramStandIn:
             if result:
                 return result
             time.sleep(0.05)
-        raise TimeoutError(f"condition not met; calls so far: {[c.method for c in self.calls][-30:]}")
+        sent = [(c.params.get("chat_id"), c.params.get("text", "")[:80]) for c in self.calls_to("sendMessage")]
+        raise TimeoutError(
+            f"condition not met; calls so far: {[c.method for c in self.calls if c.method != 'getUpdates'][-20:]}; "
+            f"last messages: {sent[-6:]}"
+        )
 
     # --- the HTTP side -------------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.Response:
@@ -260,7 +264,9 @@ class TelegramStandIn:
                 "text": params.get("text", ""),
             }
             if isinstance(params.get("reply_markup"), dict) and "inline_keyboard" in params["reply_markup"]:
-                message["reply_markup"] = params["reply_markup"]  # as in Telegram: a message keeps inline keyboards only
+                message["reply_markup"] = params[
+                    "reply_markup"
+                ]  # as in Telegram: a message keeps inline keyboards only
             return message
         return True
 

@@ -26,7 +26,7 @@ def content_dir(tmp_path_factory):
 def action_server(content_dir):
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "rasa_sdk", "--actions", "actions.actions", "--port", str(port)],
+        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
         cwd=ROOT,
         env=base_env(CONTENT_DIR=str(content_dir), SANIC_HOST="127.0.0.1"),
         stdout=subprocess.DEVNULL,

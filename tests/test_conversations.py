@@ -89,8 +89,11 @@ def test_the_next_step_button_leads_to_another_exercise(stack, language):
 def test_booking_gives_the_link_and_what_to_expect(stack, language):
     [replies] = converse(stack.rasa_url, language, [ASK[language]["book"]])
     booking_url = load_organisation().booking_url_for(language)
-    assert texts(replies) == expected_text(language, "utter_book_session")
-    assert booking_url in texts(replies)
+    link, offer = replies
+    assert link.text == expected_text(language, "utter_book_session")
+    assert booking_url in link.text
+    assert offer.text == expected_text(language, "utter_offer_booking_request")
+    assert [button.payload for button in offer.buttons] == ["/request_booking"], "or ask for a talk in the chat"
 
 
 @pytest.mark.parametrize("language", SUPPORTED)

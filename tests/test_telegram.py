@@ -230,6 +230,36 @@ def test_a_restart_in_mid_conversation_loses_no_message_and_answers_none_twice(s
         standin.stop()
 
 
+def test_the_chosen_language_and_a_recent_crisis_survive_a_restart(stack):
+    standin = TelegramStandIn(TOKEN)
+    standin.start()
+    first = start_bot(standin, stack)
+    standin.send_text(402, "/language uk")
+    standin.wait_for(lambda: standin.texts_to(402))
+    standin.send_text(402, "я хочу померти")
+    standin.wait_for(lambda: any("113" in text for text in standin.texts_to(402)))
+    stop_bot(first)
+    second = start_bot(standin, stack)
+    try:
+        standin.send_text(402, "/start", language_code="en")
+        greeting = expected_text("uk", "utter_greet", programme_name="Emotional Support & Wellness")
+        standin.wait_for(lambda: greeting in standin.texts_to(402), 60)
+        check_in = Catalogs().pgettext("uk", "safety", CHECK_IN).split("{")[0]
+        for message in ("дякую", "привіт", "дякую ще раз"):
+            standin.send_text(402, message)
+        standin.wait_for(lambda: any(text.startswith(check_in) for text in standin.texts_to(402)), 60)
+    finally:
+        stop_bot(second)
+        standin.stop()
+
+
+CHECK_IN = (
+    "Earlier you told me that things were very hard. How are you now? If it gets too much, "
+    "{crisis_line_name} is there day and night: {crisis_line_phone} or {crisis_line_chat}. "
+    "If your life is in danger, call {emergency_number}."
+)
+
+
 def test_dropped_connections_are_retried(telegram):
     telegram.fail("sendMessage", times=2, status=0)
     telegram.send_text(108, "thanks a lot")
