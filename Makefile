@@ -74,6 +74,7 @@ bench: install catalogs model
 	$(PY) -m bench.safety_speed
 	$(PY) -m bench.latency
 	$(PY) -m bench.telegram_latency
+	$(PY) -m bench.crisis_latency
 
 lock:
 	$(PY) -m pip freeze --exclude-editable > requirements.lock
