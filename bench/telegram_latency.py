@@ -17,6 +17,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -89,13 +90,16 @@ async def straight_to_rasa(rasa_url: str, chats: int, per_chat: int) -> dict[str
 
 def main(messages: int) -> dict:
     rasa_port, action_port = free_port(), free_port()
+    # A fresh database: every chat starts a new conversation, as the senders sent straight to Rasa do.
+    run_dir = tempfile.mkdtemp(prefix="bench-run-")
     servers = start(
-        base_env(RASA_PORT=str(rasa_port), ACTION_PORT=str(action_port), RASA_AUTH_TOKEN="bench"), "Ready after"
+        base_env(RASA_PORT=str(rasa_port), ACTION_PORT=str(action_port), RASA_AUTH_TOKEN="bench", RUN_DIR=run_dir),
+        "Ready after",
     )
     rasa_url = f"http://127.0.0.1:{rasa_port}"
     standin = TelegramStandIn(TOKEN)
     standin.start()
-    env = base_env(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=standin.url, RASA_URL=rasa_url)
+    env = base_env(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=standin.url, RASA_URL=rasa_url, RUN_DIR=run_dir)
     bot = start(env, "Answering on Telegram")
     results: dict = {}
     try:

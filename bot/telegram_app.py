@@ -59,13 +59,15 @@ class WebhookConfig:
         return urlsplit(self.url).path.lstrip("/")
 
 
-#: rate_limit_args value of a crisis reply (see CrisisFirstRateLimiter).
+#: rate_limit_args values (see CrisisFirstRateLimiter): a crisis reply, and a typing indicator.
 URGENT = "urgent"
+IF_IDLE = "if_idle"
 
 
 class CrisisFirstRateLimiter(AIORateLimiter):
     """Telegram's rate limits for every call, except crisis replies: they never queue behind other
-    people's messages. They are few; a 429 on one is retried by the front end."""
+    people's messages. They are few; a 429 on one is retried by the front end. Typing indicators
+    are sent only while the overall budget has room, so they never delay anybody's reply."""
 
     async def process_request(
         self,
@@ -78,6 +80,10 @@ class CrisisFirstRateLimiter(AIORateLimiter):
     ) -> Any:
         if rate_limit_args == URGENT:
             return await callback(*args, **kwargs)
+        if rate_limit_args == IF_IDLE:
+            if self._base_limiter is not None and not self._base_limiter.has_capacity():
+                return True  # skipped: the replies need the budget
+            rate_limit_args = None  # PTB reads a number here: the retries for this call
         return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
 
 
@@ -331,7 +337,7 @@ class TelegramFrontEnd:
         done, _ = await asyncio.wait({task}, timeout=TYPING_AFTER_SECONDS)
         if not done:
             try:
-                await self.app.bot.send_chat_action(chat_id, ChatAction.TYPING)
+                await self.app.bot.send_chat_action(chat_id, ChatAction.TYPING, rate_limit_args=IF_IDLE)
             except Exception as error:  # a missing typing indicator is not worth a retry
                 log.info("Typing indicator failed: %s", type(error).__name__)
         return await task
