@@ -67,7 +67,7 @@ IF_IDLE = "if_idle"
 class CrisisFirstRateLimiter(AIORateLimiter):
     """Telegram's rate limits for every call, except crisis replies: they never queue behind other
     people's messages. They are few; a 429 on one is retried by the front end. Typing indicators
-    are sent only while the overall budget has room, so they never delay anybody's reply."""
+    are sent only while at least half the overall budget is free, so they do not delay replies."""
 
     async def process_request(
         self,
@@ -81,8 +81,9 @@ class CrisisFirstRateLimiter(AIORateLimiter):
         if rate_limit_args == URGENT:
             return await callback(*args, **kwargs)
         if rate_limit_args == IF_IDLE:
-            if self._base_limiter is not None and not self._base_limiter.has_capacity():
-                return True  # skipped: the replies need the budget
+            limiter = self._base_limiter
+            if limiter is not None and not limiter.has_capacity(limiter.max_rate / 2):
+                return True  # skipped: half the budget stays free for replies
             rate_limit_args = None  # PTB reads a number here: the retries for this call
         return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
 
