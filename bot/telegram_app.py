@@ -157,6 +157,13 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(rows)
 
 
+def button_title(message: Any, data: str | None) -> str:
+    """The title of the pressed button, as the person saw it; the payload when it is not known."""
+    markup = getattr(message, "reply_markup", None)
+    rows = markup.inline_keyboard if markup else ()
+    return next((button.text for row in rows for button in row if button.callback_data == data), data or "")
+
+
 class TelegramFrontEnd:
     def __init__(
         self,
@@ -288,14 +295,16 @@ class TelegramFrontEnd:
         query = update.callback_query
         if query is None or query.message is None:
             return
-        chat_id = query.message.chat.id
+        chat_id, user_key = query.message.chat.id, self._user_key(update)
         await self.retrying(query.answer)
         async with self._chat_locks[chat_id]:
             # The keyboard goes, so the same button cannot be pressed twice.
             await self.retrying(lambda: query.edit_message_reply_markup(reply_markup=None))
-            replies = await self._while_typing(
-                chat_id, self.assistant.handle_text(self._user_key(update), query.data or "")
-            )
+            if self.handoff and user_key in self.handoff.connected:
+                # A coordinator is talking with this person: they see which button was pressed.
+                await self.handoff.relay_from_person(user_key, f"[{button_title(query.message, query.data)}]")
+                return
+            replies = await self._while_typing(chat_id, self.assistant.handle_text(user_key, query.data or ""))
             await self.send(chat_id, replies)
 
     async def on_voice(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

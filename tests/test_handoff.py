@@ -117,6 +117,13 @@ def test_claim_connects_a_coordinator_both_ways_and_release_gives_the_chat_back(
     # The coordinator answers by replying to it: it reaches the person.
     group.send_group_text(GROUP, ANNA, "I am here with you. Shall we talk?", reply_to=relayed[0].message)
     group.wait_for(lambda: "🙋 I am here with you. Shall we talk?" in group.texts_to(802))
+    # An old button pressed meanwhile also reaches the coordinator, by its title, not Rasa.
+    old = {"message_id": 9, "date": 0, "chat": {"id": 802, "type": "private"}, "text": "…",
+           "reply_markup": {"inline_keyboard": [[{"text": "😴 Sleep", "callback_data": "/ask_sleep"}]]}}  # fmt: skip
+    group.press(802, old, "/ask_sleep")
+    group.wait_for(
+        lambda: any(c.params["text"] == f"#{number} ▸\n[😴 Sleep]" for c in group.calls_to("sendMessage", GROUP))
+    )
     assert len(group.texts_to(802)) == before + 1, "the bot itself said nothing meanwhile"
 
     # Release: Rasa takes over again and greets the person back.
