@@ -358,11 +358,15 @@ class HandOff:
         if escalation_id is None:
             return False
         view = self.escalations.get(escalation_id)
+        if view is None or view.status != CLAIMED or view.user_key != user_key:
+            # Closed elsewhere, or the person erased their data: the bot answers again.
+            self.connected.pop(user_key, None)
+            return False
         warning = f" ⚠️ {LEVEL_NAMES.get(level, level)}" if level else ""
         await self._post(
             f"#{escalation_id} ▸{warning}\n{text}",
             ForceReply(selective=False, input_field_placeholder="Reply to the person"),
-            reply_to_message_id=view.alert_message_id if view else None,
+            reply_to_message_id=view.alert_message_id,
             allow_sending_without_reply=True,
         )
         return True
