@@ -113,6 +113,13 @@ def test_a_request_in_arabic_reaches_the_coordinators_who_plan_it(chat, stack):
         lambda: any(c.params["text"].endswith("نعم الساعة عشرة مناسبة") for c in chat.calls_to("sendMessage", GROUP))
     )
 
+    # Done: the person is thanked, and the way to reach them for this request is deleted.
+    chat.press(ANNA, post.message, f"book:done:{number}", first_name="Anna")
+    done = "Your talk is marked as done. Thank you for taking part. The way to reach you for it is deleted."
+    chat.wait_for(lambda: T.pgettext("ar", "booking", done) in chat.texts_to(person))
+    finished = BookingLog(Database(stack.database_url)).get(number)
+    assert (finished.status, finished.chat_id) == ("done", None)
+
 
 def start_form(standin: TelegramStandIn, person: int) -> Call:
     standin.send_text(person, "/request_booking")
