@@ -46,20 +46,20 @@ async def run(settings: Settings, language: str | None) -> int:
         loop.add_signal_handler(signum, stop.set)
     telegram = None
     database = open_database(settings)
-    privacy = Privacy(database, EscalationLog(database), BookingLog(database))
+    users, escalations, bookings = SqlUserStore(database), EscalationLog(database), BookingLog(database)
+    privacy = Privacy(database, users, escalations, bookings)
     purge_task = asyncio.create_task(purge_daily(privacy, settings))
     try:
         if supervisor:
             await supervisor.start()
-        escalations = EscalationLog(database)
         assistant = Assistant(
             rasa,
-            SqlUserStore(database),
+            users,
             default_catalogs(),
             escalations=escalations,
             hours=settings.coordinator_hours,
             eraser=privacy.erase,
-            bookings=BookingLog(database),
+            bookings=bookings,
         )
         stop_task = asyncio.create_task(stop.wait())
         if settings.telegram_token:
@@ -76,7 +76,7 @@ async def run(settings: Settings, language: str | None) -> int:
                     telegram,
                     assistant,
                     escalations,
-                    BookingLog(database),
+                    bookings,
                     rasa,
                     Coordinators(settings.coordinator_chat_id, settings.coordinator_user_ids),
                     settings.pseudonym_secret,
@@ -212,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Cannot open the database at DATABASE_URL: {type(error).__name__}. Is it running?", file=sys.stderr)
         return 1
     if args.command == "purge":
-        report = Privacy(database, EscalationLog(database), BookingLog(database)).purge(
+        privacy = Privacy(database, SqlUserStore(database), EscalationLog(database), BookingLog(database))
+        report = privacy.purge(
             timedelta(days=settings.retention_days), timedelta(days=settings.escalation_retention_days)
         )
         print(

@@ -143,6 +143,8 @@ def erased_item(t: Translator, item: str) -> str:
 
 #: Someone needs a coordinator: the escalation as stored, and whether it is new.
 EscalationListener = Callable[[EscalationView, bool], None]
+#: What _save() stores.
+ESCALATION, BOOKING = "escalation", "booking request"
 #: A booking request was stored; `late` when the database refused it at first.
 BookingListener = Callable[[BookingView, bool], None]
 #: Erases everything about a person; returns what was deleted, for the person to read.
@@ -173,9 +175,8 @@ class Assistant:
         self.contacts: dict[str, int] = {}
         self.escalation_listeners: list[EscalationListener] = []
         self.booking_listeners: list[BookingListener] = []
-        #: Escalations and booking requests the database refused; stored again by retry_unsaved().
-        self.unsaved: list[dict] = []
-        self.unsaved_bookings: list[dict] = []
+        #: Escalations and booking requests the database refused, as (kind, record): see _save().
+        self.unsaved: list[tuple[str, dict]] = []
 
     def language(self, user_key: str) -> str:
         return self.users.language(user_key) or languages.DEFAULT
@@ -317,38 +318,34 @@ class Assistant:
             "chat_id": self.contacts.get(user_key),
             "message": message,
         }
+        self._save(ESCALATION, record)
+
+    def _save(self, kind: str, record: dict, retry: bool = False) -> bool:
+        """Stores an escalation or a booking request, then tells the listeners. When the database
+        refuses, the record waits in `unsaved` for retry_unsaved()."""
         try:
-            view, created = self.escalations.record(**record)
+            if kind == ESCALATION:
+                assert self.escalations is not None
+                view, created = self.escalations.record(**record)
+                for listener in self.escalation_listeners:
+                    listener(view, created)
+            else:
+                assert self.bookings is not None
+                booking = self.bookings.add(**record)
+                for booking_listener in self.booking_listeners:
+                    booking_listener(booking, retry)
         except DatabaseError as error:
-            log.error("Could not store an escalation (%s); will retry", type(error).__name__)
-            self.unsaved.append(record)
-            return
-        for listener in self.escalation_listeners:
-            listener(view, created)
+            if not retry:
+                log.error("Could not store a %s (%s); will retry", kind, type(error).__name__)
+            self.unsaved.append((kind, record))
+            return False
+        return True
 
     def retry_unsaved(self) -> None:
         """Stores what the database refused earlier (called by the hand-off's timer)."""
-        if self.bookings is not None:
-            pending_bookings, self.unsaved_bookings = self.unsaved_bookings, []
-            for record in pending_bookings:
-                try:
-                    booking = self.bookings.add(**record)
-                except DatabaseError:
-                    self.unsaved_bookings.append(record)
-                    continue
-                for booking_listener in self.booking_listeners:
-                    booking_listener(booking, True)
-        if self.escalations is None:
-            return
         pending, self.unsaved = self.unsaved, []
-        for record in pending:
-            try:
-                view, created = self.escalations.record(**record)
-            except DatabaseError:
-                self.unsaved.append(record)
-                continue
-            for listener in self.escalation_listeners:
-                listener(view, created)
+        for kind, record in pending:
+            self._save(kind, record, retry=True)
 
     def request_human(self, user_key: str) -> list[Reply]:
         """The person asked for a person: an escalation, and an honest word about when they will answer."""
@@ -386,15 +383,9 @@ class Assistant:
             "contact": "other" if answers.get("contact") == "other" else "chat",
             "chat_id": self.contacts.get(user_key),
         }
-        try:
-            booking = self.bookings.add(**record)
-        except DatabaseError as error:
-            log.error("Could not store a booking request (%s); will retry", type(error).__name__)
-            self.unsaved_bookings.append(record)
+        if not self._save(BOOKING, record):
             return [Reply(booking_not_saved_yet(t), language)]
-        for listener in self.booking_listeners:
-            listener(booking, False)
-        return [Reply(booking_saved(t, booking.contact), language)]
+        return [Reply(booking_saved(t, record["contact"]), language)]
 
     def erasure_question(self, user_key: str) -> list[Reply]:
         language = self.language(user_key)

@@ -6,7 +6,7 @@ scheduled, done or cancelled in their group. The programme offers at most three 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
@@ -85,21 +85,17 @@ class BookingLog:
             return BookingView.of(row) if row else None
 
     def set_status(self, booking_id: int, status: str) -> BookingView | None:
-        """Moves a request on; done and cancelled forget how to reach the person. None if unchanged."""
-        values: dict[str, object] = {"status": status, "updated_at": utcnow()}
-        if status in CLOSED:
-            values["chat_id"] = None
+        """Moves a request on; None if it was already there or closed. Done and cancelled forget how
+        to reach the person: the view returned still has the chat, to tell them once."""
         with self.db.session() as session:
             row = session.get(Booking, booking_id)
             if row is None or row.status == status or row.status in CLOSED:
                 return None
-            chat_id = row.chat_id
-            session.execute(update(Booking).where(Booking.id == booking_id).values(**values))
-            session.flush()
-            session.refresh(row)
-            view = BookingView.of(row)
-        # The caller still needs the chat to tell the person, once.
-        return BookingView(**{**view.__dict__, "chat_id": chat_id})
+            view = replace(BookingView.of(row), status=status)
+            row.status, row.updated_at = status, utcnow()
+            if status in CLOSED:
+                row.chat_id = None
+            return view
 
     def mark_posted(self, booking_id: int, message_id: int) -> None:
         with self.db.session() as session:

@@ -116,19 +116,6 @@ class EscalationLog:
             session.add(EscalationEvent(escalation_id=row.id, at=now, kind="created" if created else level))
             return EscalationView.of(row), created
 
-    def add_message(self, escalation_id: int, message: str) -> None:
-        with self.db.session() as session:
-            row = session.get(Escalation, escalation_id)
-            if row is not None and row.status in ACTIVE:
-                row.excerpt = _add_to_excerpt(row.excerpt, message)
-
-    def active_for(self, user_key: str) -> EscalationView | None:
-        with self.db.session() as session:
-            row = session.scalars(
-                select(Escalation).where(Escalation.user_key == user_key, Escalation.status.in_(ACTIVE))
-            ).first()
-            return EscalationView.of(row) if row else None
-
     # --- the coordinators' side ----------------------------------------------------------------
     def get(self, escalation_id: int) -> EscalationView | None:
         with self.db.session() as session:

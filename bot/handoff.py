@@ -16,9 +16,8 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING
 
-from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update, User
+from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.ext import ContextTypes
 
 from bot import languages
@@ -29,9 +28,7 @@ from bot.escalations import ACTIVE, CLAIMED, OPEN, EscalationLog, EscalationView
 from bot.identity import pseudonym
 from bot.rasa_client import RasaClient
 from bot.safety.responses import emergency_numbers
-
-if TYPE_CHECKING:
-    from bot.telegram_app import TelegramFrontEnd
+from bot.telegram_app import URGENT, TelegramFrontEnd
 
 log = logging.getLogger(__name__)
 
@@ -244,10 +241,14 @@ class HandOff:
             [Reply(waiting, view.language, urgent=True), Reply(emergency_numbers(t), view.language, urgent=True)],
         )
 
-    async def _post(self, text: str, markup: InlineKeyboardMarkup | ForceReply | None = None, **kwargs: object):
-        from bot.telegram_app import URGENT
-
-        urgent = bool(kwargs.pop("urgent", False))
+    async def _post(
+        self,
+        text: str,
+        markup: InlineKeyboardMarkup | ForceReply | None = None,
+        urgent: bool = False,
+        reply_to: int | None = None,
+    ) -> Message | None:
+        """Posts to the coordinators' group; None when Telegram did not take it."""
         try:
             return await self.front.retrying(
                 lambda: self.front.app.bot.send_message(
@@ -255,7 +256,8 @@ class HandOff:
                     text[:4096],
                     reply_markup=markup,
                     rate_limit_args=URGENT if urgent else None,
-                    **kwargs,
+                    reply_to_message_id=reply_to,
+                    allow_sending_without_reply=True,
                 )
             )
         except Exception as error:  # the timer tries again from the database
@@ -266,18 +268,20 @@ class HandOff:
         view = self.escalations.get(escalation_id)
         if view is None or view.alert_message_id is None:
             return
-        text = alert_text(view) + (f"\n\n{note}" if note else "")
+        await self._edit(
+            view.alert_message_id, alert_text(view) + (f"\n\n{note}" if note else ""), alert_keyboard(view)
+        )
+
+    async def _edit(self, message_id: int, text: str, markup: InlineKeyboardMarkup | None) -> None:
+        """Updates one of the bot's posts in the group (an alert or a request); best effort."""
         try:
             await self.front.retrying(
                 lambda: self.front.app.bot.edit_message_text(
-                    text[:4096],
-                    chat_id=self.coordinators.chat_id,
-                    message_id=view.alert_message_id,
-                    reply_markup=alert_keyboard(view),
+                    text[:4096], chat_id=self.coordinators.chat_id, message_id=message_id, reply_markup=markup
                 )
             )
         except Exception as error:
-            log.info("Updating an alert failed (%s)", type(error).__name__)
+            log.info("Updating a post in the group failed (%s)", type(error).__name__)
 
     # --- booking requests ----------------------------------------------------------------------
     def on_booking(self, view: BookingView, late: bool) -> None:
@@ -292,12 +296,14 @@ class HandOff:
             return
         self._alerting_bookings.add(view.id)
         try:
-            asked = self.bookings.sessions_asked(view.user_key) if view.user_key else 1
-            message = await self._post(booking_text(view, asked), booking_keyboard(view))
+            message = await self._post(self._booking_text(view), booking_keyboard(view))
             if message is not None:
                 self.bookings.mark_posted(view.id, message.message_id)
         finally:
             self._alerting_bookings.discard(view.id)
+
+    def _booking_text(self, view: BookingView) -> str:
+        return booking_text(view, self.bookings.sessions_asked(view.user_key) if view.user_key else 1)
 
     async def set_booking_status(self, booking_id: int, status: str, coordinator: User) -> str:
         view = self.bookings.set_status(booking_id, status)
@@ -320,19 +326,8 @@ class HandOff:
             }
             await self.front.send(view.chat_id, [Reply(texts[status], view.language)])
         if view.alert_message_id is not None:
-            asked = self.bookings.sessions_asked(view.user_key) if view.user_key else 1
-            text = booking_text(view, asked) + f"\n\n{status.capitalize()} by {coordinator.first_name}."
-            try:
-                await self.front.retrying(
-                    lambda: self.front.app.bot.edit_message_text(
-                        text[:4096],
-                        chat_id=self.coordinators.chat_id,
-                        message_id=view.alert_message_id,
-                        reply_markup=booking_keyboard(view),
-                    )
-                )
-            except Exception as error:
-                log.info("Updating a booking post failed (%s)", type(error).__name__)
+            text = self._booking_text(view) + f"\n\n{status.capitalize()} by {coordinator.first_name}."
+            await self._edit(view.alert_message_id, text, booking_keyboard(view))
         return f"B{booking_id} is {status}."
 
     async def talk_about_booking(self, booking_id: int, text: str, coordinator: User) -> None:
@@ -366,8 +361,7 @@ class HandOff:
         await self._post(
             f"#{escalation_id} ▸{warning}\n{text}",
             ForceReply(selective=False, input_field_placeholder="Reply to the person"),
-            reply_to_message_id=view.alert_message_id,
-            allow_sending_without_reply=True,
+            reply_to=view.alert_message_id,
         )
         return True
 

@@ -11,8 +11,9 @@ from sqlalchemy import MetaData, Table, delete, inspect
 from bot.bookings import BookingLog
 from bot.db import Database
 from bot.escalations import EscalationLog
-from bot.models import User, utcnow
+from bot.models import utcnow
 from bot.tracker_store import EVENTS_TABLE
+from bot.users import SqlUserStore
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,9 @@ class PurgeReport:
 
 
 class Privacy:
-    def __init__(self, db: Database, escalations: EscalationLog, bookings: BookingLog) -> None:
+    def __init__(self, db: Database, users: SqlUserStore, escalations: EscalationLog, bookings: BookingLog) -> None:
         self.db = db
+        self.users = users
         self.escalations = escalations
         self.bookings = bookings
         self._events: Table | None = None
@@ -41,13 +43,11 @@ class Privacy:
     def erase(self, user_key: str) -> list[str]:
         """Deletes everything about one person; returns what there was (see assistant.erased_item)."""
         deleted: list[str] = []
-        with self.db.session() as session:
-            user = session.get(User, user_key)
-            if user is not None:
-                deleted.append("profile")
-                if user.crisis_level:
-                    deleted.append("crisis")
-                session.delete(user)
+        user = self.users.erase(user_key)
+        if user is not None:
+            deleted.append("profile")
+            if user.crisis_level:
+                deleted.append("crisis")
         events = self._events_table()
         if events is not None:
             with self.db.session() as session:
@@ -69,8 +69,7 @@ class Privacy:
         if events is not None:
             with self.db.session() as session:
                 events_deleted = session.execute(delete(events).where(events.c.timestamp < cutoff.timestamp())).rowcount
-        with self.db.session() as session:
-            stale = session.execute(delete(User).where(User.last_seen < cutoff)).rowcount
+        stale = self.users.purge(cutoff)
         escalations = self.escalations.purge(escalation_retention)
         bookings = self.bookings.purge(retention)
         report = PurgeReport(events_deleted, stale, escalations, bookings)

@@ -143,6 +143,6 @@ def pseudonym_secret(env: Mapping[str, str], run_dir: Path) -> str:
     path = run_dir / "pseudonym.secret"
     if not path.exists():
         run_dir.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)  # private before the secret is in it
         path.write_text(secrets.token_hex(32), encoding="utf-8")
-        path.chmod(0o600)
     return path.read_text(encoding="utf-8").strip()

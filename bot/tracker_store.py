@@ -38,5 +38,6 @@ def write_endpoints(database_url: str, action_url: str, run_dir: Path) -> Path:
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / "endpoints.yml"
     path.touch(mode=0o600)
+    path.chmod(0o600)  # also when an older copy was readable by others
     path.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
     return path

@@ -3,12 +3,19 @@ route), and whether they were recently in crisis."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from sqlalchemy import delete
+
 from bot.db import Database
 from bot.models import User, aware, utcnow
+
+#: How long SqlUserStore keeps a row it read or wrote, and how many rows at most.
+CACHE_SECONDS = 60.0
+CACHE_SIZE = 10_000
 
 
 @dataclass
@@ -66,14 +73,46 @@ class MemoryUserStore:
 
 
 class SqlUserStore:
-    """Keeps preferences and crisis state in the database, so they survive a restart."""
+    """Keeps preferences and crisis state in the database, so they survive a restart.
 
-    def __init__(self, db: Database) -> None:
+    A message reads the person several times (language, crisis, language again after Rasa), so
+    rows are kept for a minute after they were read or written. This process is the table's only
+    writer, and deletes go through erase() and purge(), which drop the kept rows too."""
+
+    def __init__(self, db: Database, keep_seconds: float = CACHE_SECONDS) -> None:
         self.db = db
+        self.keep_seconds = keep_seconds
+        self._recent: dict[str, tuple[float, User | None]] = {}
 
     def _get(self, user_key: str) -> User | None:
+        kept = self._recent.get(user_key)
+        if kept is not None and time.monotonic() - kept[0] < self.keep_seconds:
+            return kept[1]
         with self.db.session() as session:
-            return session.get(User, user_key)
+            user = session.get(User, user_key)
+        self._keep(user_key, user)
+        return user
+
+    def _keep(self, user_key: str, user: User | None) -> None:
+        if len(self._recent) >= CACHE_SIZE:
+            self._recent.clear()
+        self._recent[user_key] = (time.monotonic(), user)
+
+    def erase(self, user_key: str) -> User | None:
+        """Deletes the person's row; returns what it held."""
+        with self.db.session() as session:
+            user = session.get(User, user_key)
+            if user is not None:
+                session.delete(user)
+        self._recent.pop(user_key, None)
+        return user
+
+    def purge(self, last_seen_before: datetime) -> int:
+        """Deletes everyone not seen since then; returns how many."""
+        with self.db.session() as session:
+            deleted = session.execute(delete(User).where(User.last_seen < last_seen_before)).rowcount
+        self._recent.clear()
+        return deleted
 
     def _update(self, user_key: str, **values: object) -> None:
         with self.db.session() as session:
@@ -84,6 +123,7 @@ class SqlUserStore:
             for name, value in values.items():
                 setattr(user, name, value)
             user.last_seen = utcnow()
+        self._keep(user_key, user)
 
     def language(self, user_key: str) -> str | None:
         user = self._get(user_key)

@@ -64,6 +64,8 @@ def test_delete_asks_first_then_erases_everything_and_the_bots_messages(chat, st
     assert set(sent_before) <= {int(m) for m in deleted}, "the bot's earlier messages are deleted from the chat"
     assert rows(stack, "SELECT count(*) FROM users WHERE key = ?", key) == [(0,)]
     assert rows(stack, "SELECT count(*) FROM events WHERE sender_id = ? AND type_name = 'user'", key) == [(0,)]
+    chat.send_text(PERSON, "/privacy")  # the bot forgot the chosen Dutch too: it answers in the app's language
+    chat.wait_for(lambda: chat.texts_to(PERSON)[-1].startswith("Your privacy matters to us."))
 
 
 def test_saying_no_deletes_nothing(chat, stack):

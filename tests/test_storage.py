@@ -123,7 +123,8 @@ def test_erasing_a_person_deletes_profile_conversation_and_their_link_to_escalat
     save_rasa_conversation(database_url, "telegram-erase")
     save_rasa_conversation(database_url, "telegram-other")
 
-    deleted = Privacy(database, log, BookingLog(database)).erase("telegram-erase")
+    privacy = Privacy(database, users, log, BookingLog(database))
+    deleted = privacy.erase("telegram-erase")
 
     assert set(deleted) == {"profile", "crisis", "conversation", "escalations"}
     assert users.language("telegram-erase") is None and users.crisis("telegram-erase") is None
@@ -132,7 +133,9 @@ def test_erasing_a_person_deletes_profile_conversation_and_their_link_to_escalat
     kept = log.get(view.id)
     assert kept.user_key is None and kept.chat_id is None and kept.excerpt == ""
     assert kept.level == "distress", "the programme's pseudonymous record stays"
-    assert Privacy(database, log, BookingLog(database)).erase("telegram-erase") == [], "a second erasure finds nothing"
+    assert Privacy(database, users, log, BookingLog(database)).erase("telegram-erase") == [], (
+        "a second erasure finds nothing"
+    )
 
 
 def test_the_purge_deletes_only_what_is_past_its_retention(database_url):
@@ -150,7 +153,7 @@ def test_the_purge_deletes_only_what_is_past_its_retention(database_url):
         session.execute(update(User).where(User.key == "telegram-old").values(last_seen=long_ago))
         session.execute(update(Escalation).values(updated_at=long_ago, created_at=long_ago))
 
-    report = Privacy(database, log, BookingLog(database)).purge(timedelta(days=30), timedelta(days=365))
+    report = Privacy(database, users, log, BookingLog(database)).purge(timedelta(days=30), timedelta(days=365))
 
     assert rasa_event_count(database, "telegram-old") == 0 and rasa_event_count(database, "telegram-new") > 0
     assert users.language("telegram-old") is None and users.language("telegram-new") == "nl"
