@@ -24,6 +24,7 @@ import time
 import uuid
 from pathlib import Path
 
+import aiohttp
 import httpx
 
 from bot.assistant import Assistant
@@ -132,11 +133,13 @@ async def measure_ours(rasa_url: str, messages: int) -> dict[str, dict[str, floa
 
 async def measure_stock(url: str, messages: int) -> dict[str, dict[str, float]]:
     run = uuid.uuid4().hex[:6]
-    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+    # aiohttp, as our RasaClient: both sides pay the same for the HTTP client.
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
 
         async def send(user: int, number: int) -> None:
             body = {"sender": f"stock-{run}-{user}", "message": STOCK_MESSAGES[(user + number) % len(STOCK_MESSAGES)]}
-            (await http.post("/webhooks/rest/webhook", json=body)).raise_for_status()
+            async with http.post(f"{url}/webhooks/rest/webhook", json=body, raise_for_status=True) as response:
+                await response.read()
 
         await drive(send, 1, 10)
         return {"1_user": await drive(send, 1, messages), "20_users": await drive(send, 20, max(1, messages // 20))}

@@ -2,14 +2,16 @@
 
 Long polling against TELEGRAM_API_URL (a stand-in server in the tests). Messages of one chat are
 handled in order, different chats concurrently. Replies are plain text (nothing to escape, so no
-message fails on a stray < or *), split under Telegram's 4,096-character limit. 429 answers are
-waited out by PTB's rate limiter; network errors and 5xx are retried with backoff.
+message fails on a stray < or *), split under Telegram's 4,096-character limit. How fast replies
+go out is CrisisFirstRateLimiter's concern; network errors and 5xx are retried with backoff. Bot
+API calls go over aiohttp (bot/telegram_http.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 import time
 from collections import defaultdict, deque
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
+from aiolimiter import AsyncLimiter
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatAction, ChatType
 from telegram.error import NetworkError, RetryAfter, TimedOut
@@ -27,6 +30,7 @@ from bot import languages
 from bot.assistant import Assistant, Reply
 from bot.i18n import Catalogs
 from bot.identity import pseudonym
+from bot.telegram_http import AiohttpRequest
 
 if TYPE_CHECKING:
     from bot.handoff import HandOff
@@ -62,12 +66,37 @@ class WebhookConfig:
 #: rate_limit_args values (see CrisisFirstRateLimiter): a crisis reply, and a typing indicator.
 URGENT = "urgent"
 IF_IDLE = "if_idle"
+#: After Telegram answers 429, the bot keeps under its documented 30 messages a second this long.
+SLOW_DOWN_SECONDS = 60.0
 
 
 class CrisisFirstRateLimiter(AIORateLimiter):
-    """Telegram's rate limits for every call, except crisis replies: they never queue behind other
-    people's messages. They are few; a 429 on one is retried by the front end. Typing indicators
-    are sent only while at least half the overall budget is free, so they do not delay replies."""
+    """How fast the bot calls Telegram.
+
+    - Crisis replies never wait, neither behind other people's messages nor for a budget.
+    - Replies go at Telegram's pace. Its Bots FAQ gives about 30 messages a second for bulk
+      notifications; a bot answering the people who write to it is not broadcasting, so replies
+      are not held to that in advance. When Telegram answers 429 all the same, every call waits
+      the retry_after it names (PTB does this), and for SLOW_DOWN_SECONDS the bot keeps under 30
+      a second. Groups always keep PTB's 20 messages a minute.
+    - Typing indicators are skipped while less than half of that budget is free.
+    """
+
+    def __init__(self, max_retries: int) -> None:
+        self._pushed_back_at = -math.inf
+        super().__init__(max_retries=max_retries)
+
+    # PTB applies `_base_limiter` (30 a second) to every call to a chat; here only after a 429.
+    @property  # type: ignore[override]
+    def _base_limiter(self) -> AsyncLimiter | None:
+        return self._budget if self.slowed_down() else None
+
+    @_base_limiter.setter
+    def _base_limiter(self, limiter: AsyncLimiter | None) -> None:
+        self._budget = limiter
+
+    def slowed_down(self) -> bool:
+        return time.monotonic() - self._pushed_back_at < SLOW_DOWN_SECONDS
 
     async def process_request(
         self,
@@ -78,14 +107,21 @@ class CrisisFirstRateLimiter(AIORateLimiter):
         data: dict[str, Any],
         rate_limit_args: Any,
     ) -> Any:
+        async def noting_push_back(*call_args: Any, **call_kwargs: Any) -> Any:
+            try:
+                return await callback(*call_args, **call_kwargs)
+            except RetryAfter:
+                self._pushed_back_at = time.monotonic()
+                raise
+
         if rate_limit_args == URGENT:
-            return await callback(*args, **kwargs)
+            return await noting_push_back(*args, **kwargs)  # a 429 here is retried by the front end
         if rate_limit_args == IF_IDLE:
-            limiter = self._base_limiter
-            if limiter is not None and not limiter.has_capacity(limiter.max_rate / 2):
+            budget = self._base_limiter
+            if budget is not None and not budget.has_capacity(budget.max_rate / 2):
                 return True  # skipped: half the budget stays free for replies
             rate_limit_args = None  # PTB reads a number here: the retries for this call
-        return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+        return await super().process_request(noting_push_back, args, kwargs, endpoint, data, rate_limit_args)
 
 
 def command_descriptions(catalogs: Catalogs, language: str) -> list[BotCommand]:
@@ -192,6 +228,8 @@ class TelegramFrontEnd:
             # hold every slot and keep everyone else waiting.
             .concurrent_updates(MAX_CONCURRENT_UPDATES)
             .rate_limiter(CrisisFirstRateLimiter(max_retries=5))
+            .request(AiohttpRequest())
+            .get_updates_request(AiohttpRequest(pool_size=1))
             .build()
         )
         if coordinator_chat_id is not None:
@@ -359,9 +397,9 @@ class TelegramFrontEnd:
             pieces = split_message(reply.text) if reply.text else []
             markup = keyboard(reply)
             for index, piece in enumerate(pieces):
-                last = index == len(pieces) - 1
+                markup_here = markup if index == len(pieces) - 1 else None
                 sent = await self.retrying(
-                    lambda piece=piece, markup=markup if last else None, urgent=reply.urgent: self.app.bot.send_message(
+                    lambda piece=piece, markup=markup_here, urgent=reply.urgent: self.app.bot.send_message(
                         chat_id, piece, reply_markup=markup, rate_limit_args=URGENT if urgent else None
                     )
                 )

@@ -57,6 +57,7 @@ class TelegramStandIn:
         self._by_chat: dict[tuple[str, str], list[Call]] = {}
         self._message_ids = itertools.count(1000)
         self._lock = threading.Lock()
+        self._recorded = threading.Condition(self._lock)  # notified on every call, for waiting without polling
         self._loop = asyncio.new_event_loop()
         self._new_update: asyncio.Event | None = None
         self._runner: web.AppRunner | None = None
@@ -180,6 +181,22 @@ class TelegramStandIn:
                 return list(self._by_chat.get((method, str(chat_id)), []))
             return [c for c in self.calls if c.method == method]
 
+    def wait_for_messages(self, counts: dict[int, int], timeout: float = 120) -> dict[int, Call]:
+        """Blocks, without polling, until every chat has received its count of sendMessage calls;
+        returns that call (the count-th) for each chat."""
+
+        def received() -> dict[int, Call] | None:
+            calls = {chat: self._by_chat.get(("sendMessage", str(chat)), []) for chat in counts}
+            if all(len(calls[chat]) >= count for chat, count in counts.items()):
+                return {chat: calls[chat][count - 1] for chat, count in counts.items()}
+            return None
+
+        with self._recorded:
+            result = self._recorded.wait_for(received, timeout)
+        if result is None:
+            raise TimeoutError(f"no reply within {timeout} s")
+        return result
+
     def texts_to(self, chat_id: int) -> list[str]:
         """The texts delivered to a chat, in order (refused attempts are not deliveries)."""
         return [c.params.get("text", "") for c in self.calls_to("sendMessage", chat_id) if c.accepted]
@@ -216,6 +233,7 @@ class TelegramStandIn:
             call = Call(method, params, accepted=fault is None)
             self.calls.append(call)
             self._by_chat.setdefault((method, chat), []).append(call)
+            self._recorded.notify_all()
         if fault and fault[0] == 0:  # a dropped connection: no answer at all
             assert request.transport is not None
             request.transport.close()

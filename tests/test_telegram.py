@@ -330,7 +330,11 @@ def test_rasa_stopped_mid_conversation(stack):
 
 @pytest.mark.parametrize(
     ("setting", "value"),
-    [("COORDINATOR_CHAT_ID", "coordinators"), ("COORDINATOR_USER_IDS", "12,abc"), ("TELEGRAM_WEBHOOK_SECRET", "short")],
+    [
+        ("COORDINATOR_CHAT_ID", "coordinators"),
+        ("COORDINATOR_USER_IDS", "12,abc"),
+        ("TELEGRAM_WEBHOOK_SECRET", "short"),
+    ],
 )
 def test_malformed_telegram_settings_stop_start_up_with_their_name(setting, value):
     env = base_env(
@@ -370,6 +374,44 @@ def test_a_6000_character_reply_reaches_telegram_as_two_whole_messages(stack):
         assert len(text) > 6000 and len(delivered) == 2
         assert all(len(piece) <= 4096 and piece.startswith("Part ") for piece in delivered)
         assert "\n\n".join(delivered) == text
+    finally:
+        standin.stop()
+
+
+def test_replies_go_at_telegrams_pace_and_slow_to_30_a_second_once_telegram_pushes_back():
+    from bot.assistant import Reply
+    from bot.telegram_app import TelegramFrontEnd
+
+    standin = TelegramStandIn(TOKEN)
+    standin.start()
+
+    async def answer_at_once(chats: range) -> None:
+        await asyncio.gather(*(front.send(chat, [Reply(f"Reply for {chat}", "en")]) for chat in chats))
+
+    def spread(chats: range) -> float:
+        calls = [standin.calls_to("sendMessage", chat) for chat in chats]
+        assert all(len(call) == 1 and call[0].accepted for call in calls), "every person gets exactly one reply"
+        arrivals = sorted(call[0].at for call in calls)
+        return arrivals[-1] - arrivals[0]
+
+    async def go() -> None:
+        await front.app.initialize()
+        try:
+            await answer_at_once(range(900, 945))  # 45 people at once: more than 30 a second
+            standin.fail("sendMessage", 1, status=429, retry_after=1)
+            pushed_back = time.monotonic()
+            await answer_at_once(range(950, 951))
+            assert time.monotonic() - pushed_back >= 1, "the reply waited the retry_after Telegram named"
+            await answer_at_once(range(1000, 1045))
+        finally:
+            await front.app.shutdown()
+
+    front = TelegramFrontEnd(TOKEN, standin.url, None, Catalogs(), "s")
+    try:
+        asyncio.run(go())
+        assert spread(range(900, 945)) < 0.4, "nobody waits while Telegram accepts the pace"
+        assert standin.texts_to(950) == ["Reply for 950"], "the refused reply was sent again, once"
+        assert spread(range(1000, 1045)) >= 0.4, "after the 429 the last 15 wait for the budget (15/30 s)"
     finally:
         standin.stop()
 
