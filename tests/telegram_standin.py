@@ -57,7 +57,7 @@ class TelegramStandIn:
         self._by_chat: dict[tuple[str, str], list[Call]] = {}
         self._message_ids = itertools.count(1000)
         self._lock = threading.Lock()
-        self._recorded = threading.Condition(self._lock)  # notified on every call, for waiting without polling
+        self._recorded = threading.Condition(self._lock)  # notified on every sendMessage, for waiting without polling
         self._loop = asyncio.new_event_loop()
         self._new_update: asyncio.Event | None = None
         self._runner: web.AppRunner | None = None
@@ -233,7 +233,8 @@ class TelegramStandIn:
             call = Call(method, params, accepted=fault is None)
             self.calls.append(call)
             self._by_chat.setdefault((method, chat), []).append(call)
-            self._recorded.notify_all()
+            if method == "sendMessage":
+                self._recorded.notify_all()
         if fault and fault[0] == 0:  # a dropped connection: no answer at all
             assert request.transport is not None
             request.transport.close()
