@@ -17,8 +17,10 @@ TRAINING_DATA := config.yml $(wildcard domain/*.yml) $(wildcard nlu/*/*.yml) $(w
 PO_FILES      := $(wildcard locales/*/LC_MESSAGES/messages.po)
 MO_FILES      := $(PO_FILES:.po=.mo)
 MODEL         := models/current.tar.gz
+SAFETY_NET    := models/safety-net.npz
+SAFETY_DATA   := $(wildcard content/safety/*.yml) $(wildcard content/safety/examples/*.yml) $(wildcard nlu/*/*.yml)
 
-.PHONY: help install catalogs model validate run test lint lock extract bench clean postgres
+.PHONY: help install catalogs model safety-net validate run test lint lock extract bench clean postgres
 
 help:
 	@echo "make run     start the bot (terminal chat when TELEGRAM_BOT_TOKEN is not set)"
@@ -47,10 +49,17 @@ $(MODEL): $(TRAINING_DATA) $(VENV)/.installed
 
 model: $(MODEL)
 
+# The safety screen's model net: retrained when its examples or the lexicons change (about a
+# minute; embeddings of unchanged examples are cached in models/).
+$(SAFETY_NET): $(SAFETY_DATA) $(VENV)/.installed
+	$(PY) -m bot safety-train
+
+safety-net: $(SAFETY_NET)
+
 validate: install
 	$(BIN)/rasa data validate --data nlu dialogue --domain domain --config config.yml --fail-on-warnings --quiet
 
-run: install catalogs model
+run: install catalogs model safety-net
 	$(PY) -m bot run
 
 lint: install
@@ -61,7 +70,7 @@ lint: install
 postgres:
 	scripts/ensure-postgres
 
-test: install catalogs validate model lint postgres
+test: install catalogs validate model safety-net lint postgres
 	REQUIRE_POSTGRES=1 $(BIN)/pytest
 
 extract: install
@@ -70,7 +79,7 @@ extract: install
 	$(BIN)/pybabel update --input-file locales/messages.pot --output-dir locales --domain messages \
 	  --no-fuzzy-matching --ignore-obsolete
 
-bench: install catalogs model
+bench: install catalogs model safety-net
 	$(PY) -m bench.safety_speed
 	$(PY) -m bench.latency
 	$(PY) -m bench.telegram_latency

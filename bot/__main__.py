@@ -128,26 +128,33 @@ async def purge_daily(privacy: Privacy, settings: Settings) -> None:
         await asyncio.sleep(PURGE_EVERY.total_seconds())
 
 
-def safety_check(language: str | None, use_nlu: bool) -> int:
+def safety_check(language: str | None, use_nlu: bool, use_model: bool) -> int:
     """One message per line in, one JSON decision per line out: the same decision the bot makes.
 
-    The lexicons decide first; when they see nothing and Rasa is reachable (RASA_URL, with
-    RASA_AUTH_TOKEN), the model's risk intents decide, as in a conversation.
+    `level` is acute, distress, third_party, violence, ask or none; `nets` says which nets fired
+    and `scores` gives the model net's probabilities. When the screen sees no risk and Rasa is
+    reachable (RASA_URL, with RASA_AUTH_TOKEN), the Rasa model's risk intents have the last word,
+    as in a conversation.
     """
     from bot.languages import resolve
-    from bot.safety import SafetyScreen, net
+    from bot.safety import Level, net
+    from bot.safety.nets import RiskScreen
 
-    screen = SafetyScreen.load()
+    screen = RiskScreen.load(use_model=use_model)
+    if screen.problem and use_model:
+        print(f"Note: {screen.problem}", file=sys.stderr)
     rasa_url, token = os.environ.get("RASA_URL", ""), os.environ.get("RASA_AUTH_TOKEN", "")
     for line in sys.stdin:
         text = line.rstrip("\n")
         assessment = screen.assess(text)
         nlu = "skipped" if not use_nlu or not rasa_url else "unreachable"
-        if use_nlu and rasa_url and not assessment.is_risk:
+        if use_nlu and rasa_url and assessment.level in (Level.NONE, Level.ASK):
             parsed = net.parse(rasa_url, token, text)
             if parsed is not None:
                 nlu = "used"
-                assessment = net.from_parse(parsed)
+                flagged = net.from_parse(parsed)
+                if flagged.is_risk:
+                    assessment = flagged
         reply_language = language if language in assessment.languages or not assessment.languages else None
         result = json.loads(assessment.to_json())
         result["reply_language"] = resolve(reply_language or (assessment.languages or (language,))[0])
@@ -156,13 +163,56 @@ def safety_check(language: str | None, use_nlu: bool) -> int:
     return 0
 
 
-def safety_eval(directory: str) -> int:
+def safety_eval(directory: str | None, lexicons_only: bool) -> int:
+    """Without --dir: the whole screen on the frozen held-out set, per language and category.
+    With --dir tests/safety: the lexicon net alone on its own (tuned) regression set."""
     from pathlib import Path
 
     from bot.safety import SafetyScreen
-    from bot.safety.evaluation import evaluate, report
+    from bot.safety.evaluation import evaluate, markdown_report, report, tally
+    from bot.safety.examples import HELDOUT_DIR, ExamplesError, load_dir
+    from bot.safety.nets import RiskScreen
 
-    print(report(evaluate(SafetyScreen.load(), Path(directory))))
+    try:
+        examples = load_dir(Path(directory) if directory else HELDOUT_DIR)
+    except ExamplesError:  # plain lists per label: the lexicons' own regression set
+        print(report(evaluate(SafetyScreen.load(), Path(directory or "tests/safety"))))
+        return 0
+    screen = RiskScreen.load(use_model=not lexicons_only)
+    if screen.problem:
+        print(f"Note: {screen.problem}", file=sys.stderr)
+    said = [(e.language, e.label, e.category, screen.assess(e.text).level) for e in examples]
+    table = tally(said)
+    print(markdown_report(table))
+    print()
+    for (language, label, category, level), example in zip(said, examples, strict=True):
+        wanted = "none" if label == "none" else label
+        if (label == "none") != (level.value == "none"):
+            print(f"  [{language}] {wanted}/{category} → {level.value}: {example.text}")
+    return 0
+
+
+def safety_train() -> int:
+    """Trains the model net on content/safety/examples/ and chooses its thresholds."""
+    from bot.safety.encoder import E5Encoder, EncoderUnavailable
+    from bot.safety.model_net import MODEL_PATH, choose_thresholds, train
+    from bot.safety.nets import decide
+    from bot.safety.screen import SafetyScreen
+
+    try:
+        encoder = E5Encoder.load(threads=os.cpu_count())
+    except EncoderUnavailable as error:
+        print(f"Cannot train the safety model net: {error}", file=sys.stderr)
+        return 1
+    model, development, examples = train(encoder)
+    lexicons = SafetyScreen.load()
+    lexical = [lexicons.assess(example.text) for example in examples]
+    model.thresholds, figures = choose_thresholds(development, examples, lexical, decide)
+    model.save(MODEL_PATH)
+    print(
+        f"Safety model net: {len(examples)} examples, thresholds {model.thresholds}; on the development split "
+        + ", ".join(f"{name} {value:.1%}" for name, value in figures.items())
+    )
     return 0
 
 
@@ -173,13 +223,14 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--language", help="the language to start in (en, nl, ar, fa, uk, es)")
     check_parser = commands.add_parser("safety-check", help="screen messages from standard input, one per line")
     check_parser.add_argument("--lang", help="the person's language, for the reply")
-    check_parser.add_argument(
-        "--no-nlu",
-        action="store_true",
-        help="skip the Rasa net (the screen's lexicons decide alone; the Rasa net is not built yet)",
-    )
+    check_parser.add_argument("--no-nlu", action="store_true", help="without the Rasa net (the third opinion)")
+    check_parser.add_argument("--no-model", action="store_true", help="without the model net: the lexicons alone")
     eval_parser = commands.add_parser("safety-eval", help="recall and false alarms per language on a labelled set")
-    eval_parser.add_argument("--dir", default="tests/safety", help="folder of <lang>.yml sets (default tests/safety)")
+    eval_parser.add_argument(
+        "--dir", help="a folder of <lang>.yml sets (default: the frozen held-out set, tests/safety/heldout)"
+    )
+    eval_parser.add_argument("--lexicons-only", action="store_true", help="without the model net")
+    commands.add_parser("safety-train", help="train the safety screen's model net on content/safety/examples")
     commands.add_parser("migrate", help="create or update the database schema (run and tests do this too)")
     commands.add_parser("purge", help="delete data past its retention period now (the bot also does it daily)")
     log_parser = commands.add_parser("escalations", help="the escalation log: list, show or export")
@@ -191,9 +242,11 @@ def main(argv: list[str] | None = None) -> int:
     log_parser.add_argument("--format", choices=("table", "csv", "json"), help="default: table; export: csv")
     args = parser.parse_args(argv)
     if args.command == "safety-check":
-        return safety_check(args.lang, use_nlu=not args.no_nlu)
+        return safety_check(args.lang, use_nlu=not args.no_nlu, use_model=not args.no_model)
     if args.command == "safety-eval":
-        return safety_eval(args.dir)
+        return safety_eval(args.dir, args.lexicons_only)
+    if args.command == "safety-train":
+        return safety_train()
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "WARNING"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

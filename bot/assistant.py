@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,9 +25,18 @@ from bot.escalations import EscalationLog, EscalationView
 from bot.i18n import Catalogs, Translator
 from bot.office_hours import OfficeHours
 from bot.rasa_client import BotMessage, Button, RasaClient, RasaUnavailable
-from bot.safety import Assessment, Level, SafetyScreen
+from bot.safety import Assessment, Level
 from bot.safety.net import RISK_INTENTS
-from bot.safety.responses import RESIDENCES, check_in, crisis_messages, residence_confirmation
+from bot.safety.nets import RiskScreen
+from bot.safety.responses import (
+    ANSWER_NO,
+    ANSWER_YES,
+    RESIDENCES,
+    answered_no,
+    check_in,
+    crisis_messages,
+    residence_confirmation,
+)
 from bot.users import CrisisState, UserStore
 
 log = logging.getLogger(__name__)
@@ -52,6 +62,12 @@ ERASE_CONFIRMED, ERASE_CANCELLED = "/erase_confirmed", "/erase_cancelled"
 CHECK_IN_AFTER_MESSAGES = 3
 #: A crisis is kept in mind this long after the last risk message.
 CRISIS_MEMORY = timedelta(hours=24)
+
+#: A question about ending one's life (Level.ASK) counts as asked this long; a "yes" typed in words
+#: within it takes the person to the crisis answer.
+QUESTION_OPEN_SECONDS = 30 * 60
+#: Levels at which the coordinators are alerted.
+ESCALATED_LEVELS = (Level.ACUTE, Level.DISTRESS, Level.VIOLENCE)
 
 #: What the Rasa safety net (action_flag_risk) may report.
 NET_LEVELS = {level.value: level for level in RISK_INTENTS.values()}
@@ -100,8 +116,8 @@ def cut_for_nlu(text: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def default_screen() -> SafetyScreen:
-    return SafetyScreen.load()
+def default_screen() -> RiskScreen:
+    return RiskScreen.load()
 
 
 def no_coordinator(t: Translator) -> str:
@@ -157,7 +173,7 @@ class Assistant:
         rasa: RasaClient,
         users: UserStore,
         catalogs: Catalogs,
-        screen: SafetyScreen | None = None,
+        screen: RiskScreen | None = None,
         escalations: EscalationLog | None = None,
         hours: OfficeHours | None = None,
         eraser: Eraser | None = None,
@@ -177,6 +193,8 @@ class Assistant:
         self.booking_listeners: list[BookingListener] = []
         #: Escalations and booking requests the database refused, as (kind, record): see _save().
         self.unsaved: list[tuple[str, dict]] = []
+        #: When each person was last asked whether they think of ending their life (memory only).
+        self.asked: dict[str, float] = {}
 
     def language(self, user_key: str) -> str:
         return self.users.language(user_key) or languages.DEFAULT
@@ -194,12 +212,14 @@ class Assistant:
     async def handle_text(self, user_key: str, text: str, assessment: Assessment | None = None) -> list[Reply]:
         """Answers one message. `assessment`: the safety screen's verdict, if the caller already has it."""
         text = (text or "").strip()
-        language = self.language(user_key)
-        t = self.catalogs.for_language(language)
         if not text:
+            language = self.language(user_key)
+            t = self.catalogs.for_language(language)
             return [Reply(t.pgettext("bot", "I did not get any text. Please write your message in words."), language)]
+        if text in (ANSWER_YES, ANSWER_NO) or self._answers_yes(user_key, text):
+            return self._answer_to_question(user_key, yes=text != ANSWER_NO)
         # The safety screen sees every message first, whole, and does not need Rasa.
-        assessment = assessment or self.screen.assess(text)
+        assessment = assessment or await self.screen.assess_message(user_key, text)
         if assessment.is_risk:
             return self.crisis_replies(user_key, assessment, text)
         return [*self._check_in_if_due(user_key), *await self._answer(user_key, text)]
@@ -268,6 +288,20 @@ class Assistant:
         language = self.language(user_key)
         return self._as_replies(check_in(self.catalogs, language), language)
 
+    def _answers_yes(self, user_key: str, text: str) -> bool:
+        """A "yes" in words, in any language, soon after the question was asked."""
+        asked = self.asked.get(user_key)
+        if asked is None or time.monotonic() - asked > QUESTION_OPEN_SECONDS:
+            return False
+        return self.screen.lexicons.is_yes(text)
+
+    def _answer_to_question(self, user_key: str, yes: bool) -> list[Reply]:
+        self.asked.pop(user_key, None)
+        if yes:
+            return self.crisis_replies(user_key, Assessment(Level.ACUTE, ("answered_yes",), (), ("question",)))
+        language = self.language(user_key)
+        return self._as_replies(answered_no(self.catalogs.for_language(language)), language)
+
     def _remember_crisis(self, user_key: str, assessment: Assessment) -> None:
         if assessment.level not in (Level.ACUTE, Level.DISTRESS):
             return  # someone else is at risk: the person writing is not
@@ -279,14 +313,24 @@ class Assistant:
     def crisis_replies(self, user_key: str, assessment: Assessment, message: str | None = None) -> list[Reply]:
         """The crisis answer, in the person's language, or the language they just wrote in.
 
-        Acute risk and severe distress are escalated to the coordinators, stored before any reply."""
-        self._remember_crisis(user_key, assessment)
-        chosen = self.language(user_key)
+        Acute risk, severe distress and violence at home are escalated to the coordinators. The answer
+        never waits for the database: when it fails, the person still gets it, with both GP routes."""
+        try:
+            chosen = self.language(user_key)
+        except DatabaseError as error:
+            log.error("The person's language could not be read (%s)", type(error).__name__)
+            chosen = languages.DEFAULT
+        try:
+            self._remember_crisis(user_key, assessment)
+        except DatabaseError as error:
+            log.error("The crisis state could not be stored (%s)", type(error).__name__)
+        residence = self._residence(user_key)
         language = chosen if chosen in assessment.languages or not assessment.languages else assessment.languages[0]
         log.warning("Safety screen: %s (%s)", assessment.level.value, ", ".join(assessment.categories))
-        residence = self.users.residence(user_key)
+        if assessment.level is Level.ASK:
+            self.asked[user_key] = time.monotonic()
         messages = crisis_messages(self.catalogs, language, assessment, residence)
-        if assessment.level in (Level.ACUTE, Level.DISTRESS) and self.escalations is not None:
+        if assessment.level in ESCALATED_LEVELS and self.escalations is not None:
             self.escalate(user_key, assessment.level.value, assessment.categories, language, message)
             if self.escalation_listeners:  # only when coordinators are really alerted
                 messages.insert(1, (self._coordinator_told(language), []))
@@ -314,11 +358,17 @@ class Assistant:
             "level": level,
             "categories": categories,
             "language": language,
-            "residence": self.users.residence(user_key),
+            "residence": self._residence(user_key),
             "chat_id": self.contacts.get(user_key),
             "message": message,
         }
         self._save(ESCALATION, record)
+
+    def _residence(self, user_key: str) -> str | None:
+        try:
+            return self.users.residence(user_key)
+        except DatabaseError:
+            return None
 
     def _save(self, kind: str, record: dict, retry: bool = False) -> bool:
         """Stores an escalation or a booking request, then tells the listeners. When the database

@@ -18,7 +18,7 @@ from bot.models import AuditEntry, Escalation, EscalationEvent, aware, utcnow
 OPEN, CLAIMED, RESOLVED, EXPIRED = "open", "claimed", "resolved", "expired"
 ACTIVE = (OPEN, CLAIMED)
 #: Levels in order of urgency; a new message never lowers an open escalation's level.
-URGENCY = {"request": 0, "third_party": 1, "distress": 2, "acute": 3}
+URGENCY = {"request": 0, "third_party": 1, "violence": 2, "distress": 2, "acute": 3}
 EXCERPT_MESSAGES = 3
 
 

@@ -43,6 +43,7 @@ LEVEL_NAMES = {
     "distress": "severe distress",
     "request": "asked for a person",
     "third_party": "someone else at risk",
+    "violence": "violence at home",
 }
 RESIDENCE_NAMES = {"azc": "reception centre (azc): GZA Praktijklijn", "municipality": "municipality: own GP"}
 #: An open escalation nobody touched for this long is closed as expired.
@@ -160,7 +161,10 @@ class HandOff:
 
     # --- life cycle ----------------------------------------------------------------------------
     def start(self) -> None:
-        """Reconnects claimed escalations after a restart and starts the reminder timer."""
+        """Reconnects claimed escalations after a restart, starts the reminder timer, and tells the
+        group when the safety screen runs without its model net."""
+        if self.assistant.screen.problem:
+            self._spawn(self._post(f"⚠️ Safety screen: {self.assistant.screen.problem}. Please tell a maintainer."))
         self.connected = {
             view.user_key: view.id for view in self.escalations.list(status=CLAIMED) if view.user_key is not None
         }

@@ -28,6 +28,7 @@ from telegram.ext import AIORateLimiter, Application, CallbackQueryHandler, Cont
 
 from bot import languages
 from bot.assistant import Assistant, Reply
+from bot.db import DatabaseError
 from bot.i18n import Catalogs
 from bot.identity import pseudonym
 from bot.telegram_http import AiohttpRequest
@@ -280,7 +281,10 @@ class TelegramFrontEnd:
         user = update.effective_user
         assert user is not None
         key = pseudonym("telegram", user.id, self.secret)
-        self.assistant.remember_client_language(key, user.language_code)
+        try:
+            self.assistant.remember_client_language(key, user.language_code)
+        except DatabaseError as error:  # never in the way of an answer, least of all a crisis answer
+            log.error("Could not read or store the person's language (%s)", type(error).__name__)
         if update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE:
             self.assistant.contacts[key] = update.effective_chat.id
         return key
@@ -312,7 +316,7 @@ class TelegramFrontEnd:
             return
         chat_id, text = update.message.chat_id, update.message.text or ""
         user_key = self._user_key(update)
-        assessment = self.assistant.screen.assess(text)
+        assessment = await self.assistant.screen.assess_message(user_key, text)
         if assessment.is_risk:
             # At once: not behind this chat's earlier messages, nor behind anyone else's.
             await self.send(chat_id, self.assistant.crisis_replies(user_key, assessment, text))
@@ -370,7 +374,7 @@ class TelegramFrontEnd:
         if message is None or not message.text or not await self._private_only(update):
             return
         user_key = self._user_key(update)
-        assessment = self.assistant.screen.assess(message.text)
+        assessment = await self.assistant.screen.assess_message(user_key, message.text)
         if assessment.is_risk:
             async with self._chat_locks[message.chat_id]:
                 await self.send(message.chat_id, self.assistant.crisis_replies(user_key, assessment, message.text))

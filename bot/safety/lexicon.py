@@ -63,6 +63,7 @@ class Lexicon:
     not_risk: re.Pattern[str] | None = None
     negations: re.Pattern[str] | None = None
     generic: set[str] = field(default_factory=set)  # categories that name no person ("suicide")
+    yes_answers: set[str] = field(default_factory=set)  # whole messages that answer the question with yes
 
     @classmethod
     def load(cls, path: Path) -> Lexicon:
@@ -93,4 +94,5 @@ class Lexicon:
             re.compile(f"(?:{'|'.join(compile_pattern(p) for p in negations)})\\s*$") if negations else None
         )
         lexicon.generic = set(data.get("generic_categories") or [])
+        lexicon.yes_answers = {normalize(str(answer)).strip() for answer in data.get("yes_answers") or []}
         return lexicon

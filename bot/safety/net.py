@@ -30,7 +30,7 @@ def from_parse(parse: dict[str, Any]) -> Assessment:
     level = RISK_INTENTS.get(intent.get("name", ""))
     if level is None or float(intent.get("confidence", 0)) < confidence_threshold():
         return Assessment(Level.NONE)
-    return Assessment(level, (f"model_{level.value}",))
+    return Assessment(level, (f"model_{level.value}",), nets=("rasa",))
 
 
 def parse(rasa_url: str, token: str, text: str) -> dict[str, Any] | None:

@@ -55,6 +55,50 @@ def emergency_numbers(t: Translator) -> str:
     )
 
 
+#: The answers to the direct question (Level.ASK).
+ANSWER_YES, ANSWER_NO = "/safety_yes", "/safety_no"
+
+
+def question(t: Translator) -> list[tuple[str, list[Button]]]:
+    """Asked when the screen is unsure: directly and kindly, as 113 and the WHO advise."""
+    text = t.pgettext(
+        "safety",
+        "Thank you for writing to me. I want to ask you something directly, because it matters: are you "
+        "thinking about ending your life?",
+    )
+    return [
+        (
+            text,
+            [
+                Button(t.pgettext("button", "Yes, I am"), ANSWER_YES),
+                Button(t.pgettext("button", "No, I am not"), ANSWER_NO),
+            ],
+        )
+    ]
+
+
+def answered_no(t: Translator) -> list[tuple[str, list[Button]]]:
+    text = t.pgettext(
+        "safety",
+        "Thank you for telling me. I am glad. If that ever changes, you can always tell me, and I will show you "
+        "who can help, day and night.",
+    )
+    return [(text, [])]
+
+
+def violence_messages(t: Translator) -> list[tuple[str, list[Button]]]:
+    """Violence at home is a different emergency: 112, and Veilig Thuis."""
+    text = t.pgettext(
+        "safety",
+        "I am sorry this is happening to you. Nobody has the right to hurt you or your children.\n"
+        "If you are in danger right now, call {emergency_number}.\n"
+        "{violence_line_name} helps with violence at home: call {violence_line_phone}, free, day and night. "
+        "You do not have to give your name.",
+    )
+    person = Button(t.pgettext("button", "🙋 Talk to a person now"), "/request_human")
+    return [(_fill(text), [person])]
+
+
 def crisis_messages(
     catalogs: Catalogs, language: str, assessment: Assessment, residence: str | None
 ) -> list[tuple[str, list[Button]]]:
@@ -81,6 +125,10 @@ def crisis_messages(
                 [calm, person],
             ),
         ]
+    if assessment.level is Level.ASK:
+        return question(t)
+    if assessment.level is Level.VIOLENCE:
+        return violence_messages(t)
     if assessment.level is Level.THIRD_PARTY:
         return [
             (

@@ -1,4 +1,5 @@
-"""Decides a message's risk level from every language's lexicon."""
+"""The lexicon net: a message's risk level from every language's word lists (fast, explainable,
+editable). bot/safety/nets.py combines it with the model net."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from bot.safety.normalize import normalize
 
 class Level(str, Enum):
     NONE = "none"
+    ASK = "ask"  # uncertain: ask the person directly whether they think of ending their life
+    VIOLENCE = "violence"  # violence at home
     DISTRESS = "distress"
     THIRD_PARTY = "third_party"
     ACUTE = "acute"
@@ -26,6 +29,9 @@ class Assessment:
     level: Level
     categories: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()  # the lexicons that matched: the language to answer in
+    nets: tuple[str, ...] = ()  # which nets fired: "lexicon", "model", "context", "rasa"
+    scores: tuple[tuple[str, float], ...] = ()  # the model net's probabilities, when it ran
+    negated: bool = False  # a lexicon phrase matched right after a negation ("I would never ...")
 
     @property
     def is_risk(self) -> bool:
@@ -33,7 +39,13 @@ class Assessment:
 
     def to_json(self) -> str:
         return json.dumps(
-            {"level": self.level.value, "categories": list(self.categories), "languages": list(self.languages)},
+            {
+                "level": self.level.value,
+                "categories": list(self.categories),
+                "languages": list(self.languages),
+                "nets": list(self.nets),
+                "scores": {label: round(score, 3) for label, score in self.scores},
+            },
             ensure_ascii=False,
         )
 
@@ -60,12 +72,18 @@ class SafetyScreen:
             lexicons[code] = Lexicon.load(path)
         return cls(lexicons)
 
+    def is_yes(self, text: str) -> bool:
+        """True when the whole message is a "yes" in one of the languages."""
+        answer = normalize(text or "").strip()
+        return any(answer in lexicon.yes_answers for lexicon in self.lexicons.values())
+
     def assess(self, text: str) -> Assessment:
         normalized = normalize(text or "")
         for idioms in self.idioms:
             normalized = _blank(idioms, normalized)
         found: dict[Level, set[str]] = {level: set() for level in Level}
         generic: set[str] = set()
+        negated = False
         matched_languages: list[str] = []
         for code, lexicon in self.lexicons.items():
             searchable = normalized
@@ -79,6 +97,7 @@ class SafetyScreen:
                     hit = True
                     if level is Level.ACUTE and _negated(lexicon, searchable, match.start()):
                         found[Level.DISTRESS].add(f"{category}_negated")
+                        negated = True
                     else:
                         found[level].add(category)
                         if category in lexicon.generic:
@@ -93,7 +112,10 @@ class SafetyScreen:
                 categories = sorted(
                     set().union(*(found[lv] for lv in (Level.ACUTE, Level.THIRD_PARTY, Level.DISTRESS)))
                 )
-                return Assessment(level, tuple(categories), tuple(matched_languages))
+                only_negated = level is Level.DISTRESS and all(c.endswith("_negated") for c in found[level])
+                return Assessment(
+                    level, tuple(categories), tuple(matched_languages), ("lexicon",), negated=negated and only_negated
+                )
         return Assessment(Level.NONE)
 
 

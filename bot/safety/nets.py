@@ -1,0 +1,177 @@
+"""The whole safety screen: the lexicon net and the model net on every message, the person's last
+few messages as context, and one decision with three outcomes (reply, ask, none).
+
+    confident risk           -> the reply for that level (acute, distress, third party, violence)
+    uncertain risk           -> Level.ASK: ask directly and kindly whether they think of ending their life
+    a lexicon hit the model reads as everyday (idiom, negation, objects) -> Level.ASK, not an alarm
+    nothing                  -> Level.NONE
+
+Runs in the front end without Rasa. The model net is optional: when it cannot load, the lexicons
+decide alone and `problem` says why (the bot logs it and tells the coordinators).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict, deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from bot.safety.encoder import E5Encoder, Encoder, EncoderUnavailable
+from bot.safety.examples import LABELS
+from bot.safety.model_net import MODEL_PATH, RiskModel, Thresholds
+from bot.safety.screen import Assessment, Level, SafetyScreen
+
+log = logging.getLogger(__name__)
+
+#: The model's labels and the levels they stand for.
+LABEL_LEVELS = {
+    "acute": Level.ACUTE,
+    "distress": Level.DISTRESS,
+    "third_party": Level.THIRD_PARTY,
+    "violence": Level.VIOLENCE,
+}
+#: How many earlier messages, and how recent, count as context. Kept in memory only.
+CONTEXT_MESSAGES = 3
+CONTEXT_SECONDS = 15 * 60
+#: An earlier message is context worth re-reading when its risk to the writer was at least this.
+CONTEXT_FLOOR = 0.05
+#: People whose context is kept at once; the least recent are forgotten first.
+CONTEXT_PEOPLE = 10_000
+
+
+def decide(lexical: Assessment, scores: dict[str, float] | None, thresholds: Thresholds) -> Assessment:
+    """One decision from the lexicon net's verdict and the model net's probabilities."""
+    if scores is None:  # the lexicons alone
+        return replace(lexical, level=Level.ASK) if lexical.negated else lexical
+    nets = tuple(lexical.nets)
+    ranked = tuple(sorted(scores.items()))
+    said = [label for label in LABEL_LEVELS if scores[label] >= thresholds.reply]
+    top = max(said, key=lambda label: scores[label]) if said else None
+    everyday = scores["none"] >= thresholds.lexicon_veto
+
+    def result(level: Level, *extra: str) -> Assessment:
+        categories = tuple(sorted({*lexical.categories, *extra}))
+        fired = nets + (("model",) if any(c.startswith("model_") for c in extra) else ())
+        return Assessment(level, categories, lexical.languages, fired, ranked)
+
+    if lexical.level is Level.ACUTE:
+        return result(Level.ASK if everyday else Level.ACUTE)
+    if top == "acute":
+        return result(Level.ACUTE, "model_acute")
+    if lexical.level is Level.THIRD_PARTY and not everyday:
+        return result(Level.THIRD_PARTY)
+    if top is not None:
+        return result(LABEL_LEVELS[top], f"model_{top}")
+    if lexical.level is Level.DISTRESS and not lexical.negated and not everyday:
+        return result(Level.DISTRESS)
+    if lexical.negated or lexical.is_risk or scores["acute"] + scores["distress"] >= thresholds.ask:
+        return result(Level.ASK, "model_uncertain")
+    return Assessment(Level.NONE, (), (), nets, ranked)
+
+
+@dataclass
+class ModelNet:
+    encoder: Encoder
+    model: RiskModel
+
+    def scores(self, texts: list[str]) -> list[dict[str, float]]:
+        rows = self.model.probabilities(self.encoder.embed(texts))
+        return [{label: float(p) for label, p in zip(LABELS, row, strict=True)} for row in rows]
+
+
+@dataclass
+class _Seen:
+    at: float
+    text: str
+    self_risk: float
+
+
+class RiskScreen:
+    """Every net on every message. `assess` is for one message without context (evaluation, the
+    command line); `assess_message` is the bot's: it remembers a person's last messages and runs
+    the model off the event loop, one message at a time, so other chats are not held up."""
+
+    def __init__(self, lexicons: SafetyScreen, net: ModelNet | None, problem: str | None = None) -> None:
+        self.lexicons = lexicons
+        self.net = net
+        self.problem = problem
+        self._context: OrderedDict[str, deque[_Seen]] = OrderedDict()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="safety-model")
+
+    @classmethod
+    def load(cls, lexicon_dir: Path | None = None, model_path: Path = MODEL_PATH, use_model: bool = True) -> RiskScreen:
+        lexicons = SafetyScreen.load(lexicon_dir)
+        if not use_model:
+            return cls(lexicons, None, "the model net is switched off")
+        try:
+            model = RiskModel.load(model_path)
+            encoder = E5Encoder.load()
+        except (OSError, ValueError, KeyError, EncoderUnavailable) as error:
+            problem = f"the safety screen's model net could not load ({error}); only the word lists screen messages"
+            log.error("%s", problem)
+            return cls(lexicons, None, problem)
+        return cls(lexicons, ModelNet(encoder, model))
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return self.net.model.thresholds if self.net else Thresholds()
+
+    def assess(self, text: str, context: tuple[str, ...] = ()) -> Assessment:
+        lexical = self.lexicons.assess(text)
+        if self.net is None:
+            return decide(lexical, None, self.thresholds)
+        texts = [text, " ".join([*context, text])] if context else [text]
+        scores = self.net.scores(texts)
+        alone = decide(lexical, scores[0], self.thresholds)
+        if not context:
+            return alone
+        together = decide(self.lexicons.assess(texts[1]), scores[1], self.thresholds)
+        if _rank(together.level) > _rank(alone.level):
+            return replace(together, nets=(*together.nets, "context"))
+        return alone
+
+    async def assess_message(self, person: str, text: str) -> Assessment:
+        """The bot's screen for one person's message, with their recent messages as context."""
+        if text.startswith("/") and " " not in text.strip():
+            return self.lexicons.assess(text)  # a command or a button's payload: nothing to read
+        context = self._recent(person)
+        if self.net is None:
+            assessment = self.assess(text)
+        else:
+            loop = asyncio.get_running_loop()
+            assessment = await loop.run_in_executor(self._executor, self.assess, text, context)
+        scores = dict(assessment.scores)
+        self._remember(person, text, scores.get("acute", 0.0) + scores.get("distress", 0.0), assessment)
+        return assessment
+
+    def forget(self, person: str) -> None:
+        self._context.pop(person, None)
+
+    def _recent(self, person: str) -> tuple[str, ...]:
+        seen = self._context.get(person)
+        if not seen:
+            return ()
+        now = time.monotonic()
+        recent = [item for item in seen if now - item.at <= CONTEXT_SECONDS]
+        if not any(item.self_risk >= CONTEXT_FLOOR for item in recent):
+            return ()
+        return tuple(item.text for item in recent)
+
+    def _remember(self, person: str, text: str, self_risk: float, assessment: Assessment) -> None:
+        if assessment.level in (Level.ACUTE, Level.THIRD_PARTY, Level.VIOLENCE):
+            self._context.pop(person, None)  # answered already: the next message starts afresh
+            return
+        seen = self._context.setdefault(person, deque(maxlen=CONTEXT_MESSAGES - 1))
+        self._context.move_to_end(person)
+        seen.append(_Seen(time.monotonic(), text[:500], self_risk))
+        while len(self._context) > CONTEXT_PEOPLE:
+            self._context.popitem(last=False)
+
+
+def _rank(level: Level) -> int:
+    order = (Level.NONE, Level.ASK, Level.VIOLENCE, Level.DISTRESS, Level.THIRD_PARTY, Level.ACUTE)
+    return order.index(level)

@@ -1,0 +1,220 @@
+"""The whole safety screen: the model net beside the lexicons, three outcomes (reply, question,
+none), the person's recent messages as context, and a screen that still works when the model
+cannot load. Fast: no Rasa, no bot process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from bot.assistant import Assistant
+from bot.db import DatabaseError
+from bot.i18n import Catalogs
+from bot.rasa_client import RasaClient
+from bot.safety import Assessment, Level, SafetyScreen
+from bot.safety import encoder as encoder_module
+from bot.safety.encoder import E5Encoder, EncoderUnavailable
+from bot.safety.evaluation import GOALS, figures, markdown_report, tally
+from bot.safety.examples import HELDOUT_DIR, load_dir
+from bot.safety.model_net import Thresholds
+from bot.safety.nets import RiskScreen, decide
+from bot.safety.responses import ANSWER_NO, ANSWER_YES
+from bot.users import MemoryUserStore
+from tests.conftest import ROOT, free_port
+
+KNOWN_VECTORS = ROOT / "tests" / "safety" / "known_vectors.json"
+SCREEN = RiskScreen.load()
+LEXICONS = SafetyScreen.load()
+THRESHOLDS = Thresholds(reply=0.8, ask=0.3, lexicon_veto=0.95)
+
+
+def scores(**given: float) -> dict[str, float]:
+    result = {"none": 0.0, "acute": 0.0, "distress": 0.0, "third_party": 0.0, "violence": 0.0, **given}
+    result["none"] = given.get("none", 1.0 - sum(v for k, v in given.items() if k != "none"))
+    return result
+
+
+@pytest.mark.parametrize(
+    ("message", "model", "expected"),
+    [
+        ("I want to die", scores(none=0.5), Level.ACUTE),  # the lexicons are trusted on direct words
+        ("I want to die", scores(none=0.99), Level.ASK),  # ...unless the model reads it as everyday
+        ("the wind took everything", scores(acute=0.9), Level.ACUTE),  # the model alone, confident
+        ("the wind took everything", scores(acute=0.25, distress=0.1), Level.ASK),  # unsure: ask
+        ("the wind took everything", scores(distress=0.85), Level.DISTRESS),
+        ("the wind took everything", scores(third_party=0.9), Level.THIRD_PARTY),
+        ("the wind took everything", scores(violence=0.9), Level.VIOLENCE),
+        ("the wind took everything", scores(acute=0.05), Level.NONE),
+        ("I would never kill myself", scores(none=0.99), Level.ASK),  # a negated phrase: ask, no alarm
+    ],
+)
+def test_one_decision_from_the_lexicons_and_the_model(message, model, expected):
+    assert decide(LEXICONS.assess(message), model, THRESHOLDS).level is expected
+
+
+def test_without_the_model_the_lexicons_decide_and_a_negation_becomes_a_question():
+    assert decide(LEXICONS.assess("I want to die"), None, THRESHOLDS).level is Level.ACUTE
+    assert decide(LEXICONS.assess("I would never kill myself"), None, THRESHOLDS).level is Level.ASK
+    assert decide(LEXICONS.assess("good morning"), None, THRESHOLDS).level is Level.NONE
+
+
+# --- the encoder: pinned, checked, and giving the vectors it gave when it was checked -----------
+
+
+def test_the_encoder_gives_the_known_vectors_and_carries_meaning_across_languages():
+    known = json.loads(KNOWN_VECTORS.read_text(encoding="utf-8"))
+    model = SCREEN.net.encoder if SCREEN.net else E5Encoder.load()
+    vectors = model.embed(list(known))
+    for row, (text, prefix) in zip(vectors, known.items(), strict=True):
+        assert np.allclose(row[: len(prefix)], prefix, atol=2e-3), text
+        assert abs(float(np.linalg.norm(row)) - 1.0) < 1e-3
+    english, dutch, cooking = model.embed(
+        ["I don't want to live anymore", "ik wil niet meer leven", "how do I cook rice"]
+    )
+    assert float(english @ dutch) > float(english @ cooking) + 0.05
+
+
+def test_the_encoder_refuses_a_model_file_that_is_not_the_pinned_one(monkeypatch):
+    monkeypatch.setattr(encoder_module, "MODEL_SHA256", "0" * 64)
+    with pytest.raises(EncoderUnavailable, match="not the pinned model file"):
+        E5Encoder.load()
+
+
+def test_the_encoder_is_not_loaded_on_a_cpu_without_avx2(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse sse2 ssse3 sse4_1 sse4_2\n")
+    with pytest.raises(EncoderUnavailable, match="avx2"):
+        E5Encoder.load(cpuinfo=cpuinfo)
+
+
+def test_when_the_model_cannot_load_the_lexicons_still_screen_and_the_problem_is_said(tmp_path, caplog):
+    screen = RiskScreen.load(model_path=tmp_path / "missing.npz")
+    assert screen.net is None and "only the word lists" in (screen.problem or "")
+    assert "could not load" in caplog.text
+    assert screen.assess("I want to die").level is Level.ACUTE
+
+
+# --- three outcomes in a conversation ------------------------------------------------------------
+
+
+def converse(messages: list[str], screen: RiskScreen | None = None, users=None) -> list[list]:
+    async def go():
+        client = RasaClient(f"http://127.0.0.1:{free_port()}", timeout=2)
+        assistant = Assistant(client, users or MemoryUserStore(), Catalogs(), screen=screen)
+        try:
+            return [await assistant.handle_text("person", message) for message in messages]
+        finally:
+            await client.close()
+
+    return asyncio.run(go())
+
+
+LEXICONS_ONLY = RiskScreen(LEXICONS, None)
+
+
+def test_an_uncertain_message_gets_a_direct_kind_question_and_yes_leads_to_the_crisis_answer():
+    question, answer = converse(["I would never kill myself", ANSWER_YES], LEXICONS_ONLY)
+    assert "ending your life" in question[0].text
+    assert [b.payload for b in question[0].buttons] == [ANSWER_YES, ANSWER_NO]
+    assert "112" not in question[0].text
+    text = "\n".join(reply.text for reply in answer)
+    assert "112" in text and "113.nl" in text
+
+
+def test_no_to_the_question_goes_back_to_the_conversation_without_alarm():
+    _, answer = converse(["I would never kill myself", ANSWER_NO], LEXICONS_ONLY)
+    assert "112" not in answer[0].text and "glad" in answer[0].text
+
+
+def test_yes_typed_in_words_after_the_question_is_a_yes_in_any_language():
+    _, answer = converse(["I would never kill myself", "نعم"], LEXICONS_ONLY)
+    assert "112" in "\n".join(reply.text for reply in answer)
+
+
+@pytest.mark.parametrize("language", ["en", "nl", "ar", "fa", "uk", "es"])
+def test_violence_at_home_gets_112_and_veilig_thuis_in_the_persons_language(language):
+    users = MemoryUserStore()
+    users.set_language("person", language)
+    assistant = Assistant(RasaClient("http://127.0.0.1:9"), users, Catalogs(), screen=LEXICONS_ONLY)
+    replies = assistant.crisis_replies("person", Assessment(Level.VIOLENCE, ("model_violence",)), "...")
+    text = "\n".join(reply.text for reply in replies)
+    assert "112" in text and "0800-2000" in text and "Veilig Thuis" in text
+    assert all(reply.language == language for reply in replies)
+
+
+class BrokenStore(MemoryUserStore):
+    """A user store whose database refuses every call, as a locked SQLite file or a stopped server does."""
+
+    def __getattribute__(self, name):
+        if name in {"language", "set_language", "residence", "crisis", "set_crisis", "set_residence"}:
+
+            def refuse(*args, **kwargs):
+                raise DatabaseError("database is locked")
+
+            return refuse
+        return super().__getattribute__(name)
+
+
+def test_the_crisis_answer_goes_out_when_the_database_refuses_every_call():
+    [answer] = converse(["I want to die"], LEXICONS_ONLY, users=BrokenStore())
+    text = "\n".join(reply.text for reply in answer)
+    assert "112" in text and "113.nl" in text
+    assert any(b.payload == "/residence azc" for r in answer for b in r.buttons)  # both GP routes offered
+
+
+# --- the frozen held-out set: the figures in the README, never below them -------------------------
+
+HELDOUT = load_dir(HELDOUT_DIR)
+TABLE = tally([(e.language, e.label, e.category, SCREEN.assess(e.text).level) for e in HELDOUT])
+#: The figures measured when the model net landed (README, "How well the safety screen works"),
+#: less two messages' worth of slack; a change that lowers them does not land.
+FLOORS = yaml.safe_load((ROOT / "tests" / "safety" / "heldout_floors.yml").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("language", sorted(FLOORS))
+def test_held_out_figures_do_not_fall_below_those_measured(language, capsys):
+    measured = figures(TABLE[language])
+    with capsys.disabled():
+        print(f"\n{markdown_report({language: TABLE[language]})}")
+    for name, floor in FLOORS[language].items():
+        if name.startswith("false_"):
+            assert measured[name] <= floor, (name, measured)
+        else:
+            assert measured[name] >= floor, (name, measured)
+
+
+def test_every_goal_has_a_floor_and_every_language_is_measured():
+    assert set(FLOORS) == {e.language for e in HELDOUT}
+    assert all(set(GOALS) <= set(floors) for floors in FLOORS.values())
+
+
+def test_everyday_messages_of_the_held_out_nlu_set_get_almost_no_crisis_answer():
+    messages = []
+    for path in sorted((ROOT / "tests" / "nlu").glob("*.yml")):
+        for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
+            if block["intent"] in {"express_acute_risk", "express_distress"}:
+                continue
+            messages += [line.strip()[2:] for line in block["examples"].splitlines() if line.strip().startswith("- ")]
+    levels = [SCREEN.assess(message).level for message in messages]
+    replies = sum(level not in (Level.NONE, Level.ASK) for level in levels) / len(messages)
+    questions = sum(level is Level.ASK for level in levels) / len(messages)
+    print(f"{len(messages)} everyday messages: {replies:.1%} replies, {questions:.1%} questions")
+    assert replies <= 0.02 and questions <= 0.08
+
+
+def test_risk_that_builds_over_messages_is_caught_from_the_context():
+    async def go():
+        screen = RiskScreen.load()
+        first = await screen.assess_message("person", "i have been saving my pills for weeks")
+        second = await screen.assess_message("person", "tonight")
+        alone = screen.assess("tonight")
+        return first, second, alone
+
+    first, second, alone = asyncio.run(go())
+    assert alone.level is Level.NONE
+    assert first.level in (Level.ACUTE, Level.ASK) or second.level is Level.ACUTE
+    assert second.level is Level.ACUTE or first.level is Level.ACUTE
