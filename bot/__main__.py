@@ -140,8 +140,8 @@ def safety_check(language: str | None, use_nlu: bool, use_model: bool) -> int:
     from bot.safety import Level, net
     from bot.safety.nets import RiskScreen
 
-    screen = RiskScreen.load(use_model=use_model)
-    if screen.problem and use_model:
+    screen = RiskScreen.load(use_model=None if use_model else False)
+    if screen.problem:
         print(f"Note: {screen.problem}", file=sys.stderr)
     rasa_url, token = os.environ.get("RASA_URL", ""), os.environ.get("RASA_AUTH_TOKEN", "")
     for line in sys.stdin:

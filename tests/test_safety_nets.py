@@ -27,7 +27,7 @@ from bot.users import MemoryUserStore
 from tests.conftest import ROOT, free_port
 
 KNOWN_VECTORS = ROOT / "tests" / "safety" / "known_vectors.json"
-SCREEN = RiskScreen.load()
+SCREEN = RiskScreen.load(use_model=True)
 LEXICONS = SafetyScreen.load()
 THRESHOLDS = Thresholds(reply=0.8, ask=0.3, lexicon_veto=0.95)
 
@@ -44,8 +44,9 @@ def scores(**given: float) -> dict[str, float]:
         ("I want to die", scores(none=0.5), Level.ACUTE),  # the lexicons are trusted on direct words
         ("I want to die", scores(none=0.99), Level.ASK),  # ...unless the model reads it as everyday
         ("the wind took everything", scores(acute=0.9), Level.ACUTE),  # the model alone, confident
-        ("the wind took everything", scores(acute=0.25, distress=0.1), Level.ASK),  # unsure: ask
-        ("the wind took everything", scores(distress=0.85), Level.DISTRESS),
+        ("the wind took everything", scores(acute=0.35), Level.ASK),  # unsure: ask
+        ("the wind took everything", scores(distress=0.85), Level.NONE),  # the article, not an alarm
+        ("I can't stop crying, every day", scores(distress=0.85), Level.DISTRESS),  # the word lists
         ("the wind took everything", scores(third_party=0.9), Level.THIRD_PARTY),
         ("the wind took everything", scores(violence=0.9), Level.VIOLENCE),
         ("the wind took everything", scores(acute=0.05), Level.NONE),
@@ -92,7 +93,7 @@ def test_the_encoder_is_not_loaded_on_a_cpu_without_avx2(tmp_path):
 
 
 def test_when_the_model_cannot_load_the_lexicons_still_screen_and_the_problem_is_said(tmp_path, caplog):
-    screen = RiskScreen.load(model_path=tmp_path / "missing.npz")
+    screen = RiskScreen.load(model_path=tmp_path / "missing.npz", use_model=True)
     assert screen.net is None and "only the word lists" in (screen.problem or "")
     assert "could not load" in caplog.text
     assert screen.assess("I want to die").level is Level.ACUTE
@@ -206,15 +207,26 @@ def test_everyday_messages_of_the_held_out_nlu_set_get_almost_no_crisis_answer()
     assert replies <= 0.02 and questions <= 0.08
 
 
-def test_risk_that_builds_over_messages_is_caught_from_the_context():
+@pytest.mark.parametrize(
+    ("earlier", "now"),
+    [("عندي حبوب كتير", "الليلة")],
+)
+def test_risk_that_builds_over_messages_is_caught_from_the_context(earlier, now):
     async def go():
-        screen = RiskScreen.load()
-        first = await screen.assess_message("person", "i have been saving my pills for weeks")
-        second = await screen.assess_message("person", "tonight")
-        alone = screen.assess("tonight")
-        return first, second, alone
+        screen = RiskScreen.load(use_model=True)
+        await screen.assess_message("person", earlier)
+        return await screen.assess_message("person", now), screen.assess(now)
 
-    first, second, alone = asyncio.run(go())
+    together, alone = asyncio.run(go())
     assert alone.level is Level.NONE
-    assert first.level in (Level.ACUTE, Level.ASK) or second.level is Level.ACUTE
-    assert second.level is Level.ACUTE or first.level is Level.ACUTE
+    assert together.level is Level.ACUTE and "context" in together.nets
+
+
+def test_context_is_only_what_came_before_for_the_same_person_and_an_everyday_one_raises_nothing():
+    async def go():
+        screen = RiskScreen.load(use_model=True)
+        await screen.assess_message("someone", "ik heb pillen")
+        await screen.assess_message("person", "the pharmacy was closed")
+        return await screen.assess_message("person", "tonight")
+
+    assert asyncio.run(go()).level is Level.NONE

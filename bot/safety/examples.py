@@ -80,9 +80,10 @@ def load_dir(directory: Path) -> list[Example]:
 NLU_RISK_INTENTS = {"express_acute_risk": "acute", "express_distress": "distress"}
 
 
-def nlu_examples(per_intent: int = 6) -> list[Example]:
-    """A few training examples of every Rasa intent (nlu/<lang>/, never the held-out tests/nlu/):
-    the everyday questions people ask the bot ("I can't sleep") must not raise an alarm."""
+def nlu_examples(per_intent: int = 1000) -> list[Example]:
+    """The training examples of every Rasa intent (nlu/<lang>/, never the held-out tests/nlu/):
+    the questions people bring to the bot ("I keep waking up at night") are its everyday topics and
+    must get the article, not an alarm."""
     examples = []
     for path in sorted((PROJECT_ROOT / "nlu").glob("*/*.yml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

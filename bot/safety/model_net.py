@@ -36,7 +36,7 @@ QUESTION_BUDGET = 0.06
 @dataclass
 class Thresholds:
     """A risk label is said when its probability reaches `reply`; the question is asked when the
-    probability of risk to the writer (acute + distress) reaches `ask`."""
+    probability of acute risk reaches `ask`."""
 
     reply: float = 0.5
     ask: float = 0.3

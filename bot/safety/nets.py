@@ -2,7 +2,7 @@
 few messages as context, and one decision with three outcomes (reply, ask, none).
 
     confident risk           -> the reply for that level (acute, distress, third party, violence)
-    uncertain risk           -> Level.ASK: ask directly and kindly whether they think of ending their life
+    uncertain suicide risk   -> Level.ASK: ask directly and kindly whether they think of ending their life
     a lexicon hit the model reads as everyday (idiom, negation, objects) -> Level.ASK, not an alarm
     nothing                  -> Level.NONE
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections import OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
@@ -37,8 +38,11 @@ LABEL_LEVELS = {
 #: How many earlier messages, and how recent, count as context. Kept in memory only.
 CONTEXT_MESSAGES = 3
 CONTEXT_SECONDS = 15 * 60
-#: An earlier message is context worth re-reading when its risk to the writer was at least this.
+#: Earlier messages are read again with the new one when one of them carried at least this risk to
+#: the writer, or when the new message is this short ("tonight", "it is time"): short messages
+#: take their meaning from what came before.
 CONTEXT_FLOOR = 0.05
+SHORT_MESSAGE_WORDS = 6
 #: People whose context is kept at once; the least recent are forgotten first.
 CONTEXT_PEOPLE = 10_000
 
@@ -64,11 +68,13 @@ def decide(lexical: Assessment, scores: dict[str, float] | None, thresholds: Thr
         return result(Level.ACUTE, "model_acute")
     if lexical.level is Level.THIRD_PARTY and not everyday:
         return result(Level.THIRD_PARTY)
-    if top is not None:
+    if top is not None and top != "distress":
         return result(LABEL_LEVELS[top], f"model_{top}")
     if lexical.level is Level.DISTRESS and not lexical.negated and not everyday:
         return result(Level.DISTRESS)
-    if lexical.negated or lexical.is_risk or scores["acute"] + scores["distress"] >= thresholds.ask:
+    # The model alone does not answer distress: its signs (sleepless nights, fear) are the bot's
+    # everyday topics, where the article helps more than an alarm (the Rasa net still answers it).
+    if lexical.negated or lexical.is_risk or scores["acute"] >= thresholds.ask:
         return result(Level.ASK, "model_uncertain")
     return Assessment(Level.NONE, (), (), nets, ranked)
 
@@ -138,7 +144,7 @@ class RiskScreen:
         """The bot's screen for one person's message, with their recent messages as context."""
         if text.startswith("/") and " " not in text.strip():
             return self.lexicons.assess(text)  # a command or a button's payload: nothing to read
-        context = self._recent(person)
+        context = self._recent(person, short=len(text.split()) <= SHORT_MESSAGE_WORDS)
         if self.net is None:
             assessment = self.assess(text)
         else:
@@ -151,13 +157,13 @@ class RiskScreen:
     def forget(self, person: str) -> None:
         self._context.pop(person, None)
 
-    def _recent(self, person: str) -> tuple[str, ...]:
+    def _recent(self, person: str, short: bool) -> tuple[str, ...]:
         seen = self._context.get(person)
         if not seen:
             return ()
         now = time.monotonic()
         recent = [item for item in seen if now - item.at <= CONTEXT_SECONDS]
-        if not any(item.self_risk >= CONTEXT_FLOOR for item in recent):
+        if not short and not any(item.self_risk >= CONTEXT_FLOOR for item in recent):
             return ()
         return tuple(item.text for item in recent)
 
