@@ -109,10 +109,16 @@ class RiskScreen:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="safety-model")
 
     @classmethod
-    def load(cls, lexicon_dir: Path | None = None, model_path: Path = MODEL_PATH, use_model: bool = True) -> RiskScreen:
+    def load(
+        cls, lexicon_dir: Path | None = None, model_path: Path = MODEL_PATH, use_model: bool | None = None
+    ) -> RiskScreen:
+        """`use_model` None: as SAFETY_MODEL_NET says (off by default until it stops mistaking the
+        bot's everyday sleep and stress questions for risk: see the README)."""
         lexicons = SafetyScreen.load(lexicon_dir)
+        if use_model is None:
+            use_model = os.environ.get("SAFETY_MODEL_NET", "off").lower() in ("on", "1", "true", "yes")
         if not use_model:
-            return cls(lexicons, None, "the model net is switched off")
+            return cls(lexicons, None)
         try:
             model = RiskModel.load(model_path)
             encoder = E5Encoder.load()
