@@ -24,10 +24,11 @@ from bot.db import DatabaseError
 from bot.escalations import EscalationLog, EscalationView
 from bot.i18n import Catalogs, Translator
 from bot.office_hours import OfficeHours
+from bot.outbox import AlreadyStored, Entry, Outbox, unavailable
 from bot.rasa_client import BotMessage, Button, RasaClient, RasaUnavailable
 from bot.safety import Assessment, Level
 from bot.safety.net import RISK_INTENTS
-from bot.safety.nets import RiskScreen
+from bot.safety.nets import RiskScreen, deferrable, is_topic
 from bot.safety.responses import (
     ANSWER_NO,
     ANSWER_YES,
@@ -160,7 +161,7 @@ def erased_item(t: Translator, item: str) -> str:
 #: Someone needs a coordinator: the escalation as stored, and whether it is new.
 EscalationListener = Callable[[EscalationView, bool], None]
 #: What _save() stores.
-ESCALATION, BOOKING = "escalation", "booking request"
+ESCALATION, BOOKING, CRISIS_STATE = "escalation", "booking request", "crisis_state"
 #: A booking request was stored; `late` when the database refused it at first.
 BookingListener = Callable[[BookingView, bool], None]
 #: Erases everything about a person; returns what was deleted, for the person to read.
@@ -178,6 +179,7 @@ class Assistant:
         hours: OfficeHours | None = None,
         eraser: Eraser | None = None,
         bookings: BookingLog | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self.rasa = rasa
         self.users = users
@@ -191,8 +193,9 @@ class Assistant:
         self.contacts: dict[str, int] = {}
         self.escalation_listeners: list[EscalationListener] = []
         self.booking_listeners: list[BookingListener] = []
-        #: Escalations and booking requests the database refused, as (kind, record): see _save().
-        self.unsaved: list[tuple[str, dict]] = []
+        #: Escalations, booking requests and crisis states the database refused: see _save(). Without
+        #: a journal file (tests, tools) they wait in memory.
+        self.outbox = outbox if outbox is not None else Outbox()
         #: When each person was last asked whether they think of ending their life (memory only).
         self.asked: dict[str, float] = {}
 
@@ -219,7 +222,7 @@ class Assistant:
         if text in (ANSWER_YES, ANSWER_NO) or self._answers_yes(user_key, text):
             return self._answer_to_question(user_key, yes=text != ANSWER_NO)
         # The safety screen sees every message first, whole, and does not need Rasa.
-        assessment = assessment or await self.screen.assess_message(user_key, text)
+        assessment = assessment or await self.screen_message(user_key, text)
         if assessment.is_risk:
             return self.crisis_replies(user_key, assessment, text)
         return [*self._check_in_if_due(user_key), *await self._answer(user_key, text)]
@@ -288,6 +291,16 @@ class Assistant:
         language = self.language(user_key)
         return self._as_replies(check_in(self.catalogs, language), language)
 
+    async def screen_message(self, user_key: str, text: str) -> Assessment:
+        """The safety screen's verdict. Only when the model net alone asked a question or heard
+        distress, and Rasa is confident the message asks for one of the bot's topics ("I keep
+        waking up at night"), does the topic answer it; a crisis reply never waits for Rasa."""
+        assessment = await self.screen.assess_message(user_key, text)
+        if deferrable(assessment) and is_topic(await self.rasa.parse(cut_for_nlu(text))):
+            log.info("Safety screen: %s left to the topic Rasa recognised", assessment.level.value)
+            return Assessment(Level.NONE, ("topic",), (), assessment.nets, assessment.scores)
+        return assessment
+
     def _answers_yes(self, user_key: str, text: str) -> bool:
         """A "yes" in words, in any language, soon after the question was asked."""
         asked = self.asked.get(user_key)
@@ -305,10 +318,14 @@ class Assistant:
     def _remember_crisis(self, user_key: str, assessment: Assessment) -> None:
         if assessment.level not in (Level.ACUTE, Level.DISTRESS):
             return  # someone else is at risk: the person writing is not
-        previous = self.users.crisis(user_key)
+        try:
+            previous = self.users.crisis(user_key)
+        except DatabaseError:
+            previous = None  # storing keeps an acute level the database holds (_store_crisis_state)
         was_acute = previous is not None and previous.level == Level.ACUTE.value
         level = Level.ACUTE if assessment.level is Level.ACUTE or was_acute else Level.DISTRESS
-        self.users.set_crisis(user_key, CrisisState(level=level.value, since=datetime.now(timezone.utc)))
+        since = datetime.now(timezone.utc)
+        self._save(CRISIS_STATE, {"user_key": user_key, "level": level.value, "since": since.isoformat()})
 
     def crisis_replies(self, user_key: str, assessment: Assessment, message: str | None = None) -> list[Reply]:
         """The crisis answer, in the person's language, or the language they just wrote in.
@@ -370,32 +387,101 @@ class Assistant:
         except DatabaseError:
             return None
 
-    def _save(self, kind: str, record: dict, retry: bool = False) -> bool:
-        """Stores an escalation or a booking request, then tells the listeners. When the database
-        refuses, the record waits in `unsaved` for retry_unsaved()."""
+    def _save(self, kind: str, record: dict) -> bool:
+        """Stores an escalation, a booking request or a crisis state, then tells the listeners; True
+        once stored. When the database refuses, or records it refused earlier still wait (they go
+        first, and a database that just refused is not waited for again), the record goes to the
+        outbox file and retry_unsaved() stores it later."""
+        entry = Entry.new(kind, record)
+        if not len(self.outbox):
+            try:
+                stored = self._store(entry)
+            except (DatabaseError, AlreadyStored) as error:
+                log.error("Could not store a %s (%s); it waits in the outbox", kind, type(error).__name__)
+            else:
+                self._tell(entry, stored, late=False)
+                return True
         try:
-            if kind == ESCALATION:
-                assert self.escalations is not None
-                view, created = self.escalations.record(**record)
+            self.outbox.add(entry)
+        except (TypeError, ValueError) as error:  # not JSON: a programming error, never silent
+            log.error("A %s could not be put in the outbox (%s)", kind, error)
+        return False
+
+    def _store(self, entry: Entry) -> object:
+        """Stores one record in its own transaction with its id; raises DatabaseError or AlreadyStored."""
+        record = entry.record
+        if entry.kind == ESCALATION:
+            assert self.escalations is not None
+            return self.escalations.record(**record, record_id=entry.id)
+        if entry.kind == BOOKING:
+            assert self.bookings is not None
+            return self.bookings.add(**record, record_id=entry.id)
+        if entry.kind == CRISIS_STATE:
+            return self._store_crisis_state(record)
+        raise ValueError(f"unknown outbox record kind {entry.kind!r}")
+
+    def _store_crisis_state(self, record: dict) -> None:
+        """Stores a crisis state unless the database holds this one or a newer one already; keeps
+        an acute level that is still remembered."""
+        user_key, since = record["user_key"], datetime.fromisoformat(record["since"])
+        current = self.users.crisis(user_key)
+        if current is not None and current.since >= since:
+            raise AlreadyStored(user_key)
+        acute = record["level"] == Level.ACUTE.value or (
+            current is not None and current.level == Level.ACUTE.value and since - current.since <= CRISIS_MEMORY
+        )
+        level = Level.ACUTE.value if acute else record["level"]
+        self.users.set_crisis(user_key, CrisisState(level=level, since=since))
+
+    def _tell(self, entry: Entry, stored: object, late: bool) -> None:
+        """Tells the listeners about a record just stored (the hand-off alerts the coordinators)."""
+        try:
+            if entry.kind == ESCALATION:
+                view, created = stored  # type: ignore[misc]
                 for listener in self.escalation_listeners:
                     listener(view, created)
-            else:
-                assert self.bookings is not None
-                booking = self.bookings.add(**record)
+            elif entry.kind == BOOKING:
                 for booking_listener in self.booking_listeners:
-                    booking_listener(booking, retry)
-        except DatabaseError as error:
-            if not retry:
-                log.error("Could not store a %s (%s); will retry", kind, type(error).__name__)
-            self.unsaved.append((kind, record))
-            return False
-        return True
+                    booking_listener(stored, late)  # type: ignore[arg-type]
+        except Exception:
+            log.exception("A listener failed on a stored %s", entry.kind)
 
-    def retry_unsaved(self) -> None:
-        """Stores what the database refused earlier (called by the hand-off's timer)."""
-        pending, self.unsaved = self.unsaved, []
-        for kind, record in pending:
-            self._save(kind, record, retry=True)
+    def retry_unsaved(self) -> int:
+        """Stores what waits in the outbox, oldest first, and drops each record from the file once
+        it is stored; returns how many were stored. Called by the outbox's retry task (at start and
+        every few seconds) and by the hand-off's timer. Stops when the database refuses as a whole;
+        a record refused on its own holds back only the same person's later records."""
+        stored: list[tuple[Entry, object]] = []
+        done: list[str] = []
+        held: set[object] = set()
+        for entry in self.outbox.entries():
+            person = entry.record.get("user_key")
+            if person in held:
+                continue
+            try:
+                result = self._store(entry)
+            except AlreadyStored:
+                done.append(entry.id)  # stored before a crash, or a newer crisis state is there
+                continue
+            except DatabaseError as error:
+                if unavailable(error):
+                    break
+                log.error("Could not store a waiting %s (%s); will retry", entry.kind, type(error).__name__)
+                held.add(person)
+                continue
+            except (KeyError, TypeError, ValueError) as error:
+                log.error("A waiting %s cannot be stored (%s); it stays in the outbox", entry.kind, error)
+                held.add(person)
+                continue
+            stored.append((entry, result))
+            done.append(entry.id)
+        try:
+            self.outbox.remove(done)
+        except OSError as error:  # the stored ones are found stored next time
+            log.error("Could not rewrite the outbox file (%s)", type(error).__name__)
+        for entry, result in stored:
+            self._tell(entry, result, late=True)
+        return len(stored)
 
     def request_human(self, user_key: str) -> list[Reply]:
         """The person asked for a person: an escalation, and an honest word about when they will answer."""

@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, select, update
 
 from bot.db import Database
 from bot.models import Booking, aware, utcnow
+from bot.outbox import mark_stored
 
 MAX_SESSIONS = 3
 REQUESTED, SCHEDULED, DONE, CANCELLED = "requested", "scheduled", "done", "cancelled"
@@ -63,9 +64,18 @@ class BookingLog:
             )
 
     def add(
-        self, user_key: str, language: str, session_language: str, times: str, contact: str, chat_id: int | None
+        self,
+        user_key: str,
+        language: str,
+        session_language: str,
+        times: str,
+        contact: str,
+        chat_id: int | None,
+        record_id: str | None = None,
     ) -> BookingView:
+        """Stores a request. `record_id`: the outbox's id for it; AlreadyStored if it was stored."""
         with self.db.session() as session:
+            mark_stored(session, record_id, "booking")
             row = Booking(
                 user_key=user_key,
                 language=language,

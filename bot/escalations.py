@@ -14,6 +14,7 @@ from sqlalchemy import delete, select, update
 
 from bot.db import Database
 from bot.models import AuditEntry, Escalation, EscalationEvent, aware, utcnow
+from bot.outbox import mark_stored
 
 OPEN, CLAIMED, RESOLVED, EXPIRED = "open", "claimed", "resolved", "expired"
 ACTIVE = (OPEN, CLAIMED)
@@ -89,10 +90,14 @@ class EscalationLog:
         residence: str | None,
         chat_id: int | None,
         message: str | None = None,
+        record_id: str | None = None,
     ) -> tuple[EscalationView, bool]:
-        """Opens an escalation, or adds to the person's active one. Returns it and whether it is new."""
+        """Opens an escalation, or adds to the person's active one. Returns it and whether it is new.
+
+        `record_id`: the outbox's id for this record; AlreadyStored if a record with it was stored."""
         now = utcnow()
         with self.db.session() as session:
+            mark_stored(session, record_id, "escalation")
             row = session.scalars(
                 select(Escalation).where(Escalation.user_key == user_key, Escalation.status.in_(ACTIVE))
             ).first()

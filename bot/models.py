@@ -105,3 +105,15 @@ class Booking(Base):
     chat_id = Column(BigInteger)
     alert_message_id = Column(BigInteger)
     posted_at = Column(DateTime(timezone=True))
+
+
+class StoredRecord(Base):
+    """A record from the front end's outbox (bot/outbox.py) that is in the database: written in the
+    same transaction as the record itself, so a replayed record is never stored twice. Holds no
+    personal data; purged with the closed escalations."""
+
+    __tablename__ = "stored_records"
+
+    id = Column(String(36), primary_key=True)  # the outbox record's id
+    kind = Column(String(24), nullable=False)
+    stored_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)

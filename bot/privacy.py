@@ -12,6 +12,7 @@ from bot.bookings import BookingLog
 from bot.db import Database
 from bot.escalations import EscalationLog
 from bot.models import utcnow
+from bot.outbox import forget_stored
 from bot.tracker_store import EVENTS_TABLE
 from bot.users import SqlUserStore
 
@@ -72,6 +73,8 @@ class Privacy:
         stale = self.users.purge(cutoff)
         escalations = self.escalations.purge(escalation_retention)
         bookings = self.bookings.purge(retention)
+        with self.db.session() as session:
+            forget_stored(session, escalation_retention)  # the outbox's notes of what it stored
         report = PurgeReport(events_deleted, stale, escalations, bookings)
         log.info("Purge: %s", report)
         return report

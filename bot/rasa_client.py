@@ -81,6 +81,20 @@ class RasaClient:
             log.warning("Could not add a %s event in Rasa (%s)", event.get("event"), type(error).__name__)
             return False
 
+    async def parse(self, text: str, timeout: float = 2.0) -> dict[str, Any] | None:
+        """Rasa's reading of a message (intent and confidence), or None when Rasa cannot answer."""
+        try:
+            async with self._http().post(
+                f"{self.base_url}/model/parse",
+                params={"token": self.auth_token},
+                json={"text": text},
+                timeout=aiohttp.ClientTimeout(total=timeout),
+                raise_for_status=True,
+            ) as response:
+                return await response.json()
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+            return None
+
     async def model_ready(self) -> bool:
         """True once the server answers and has a model loaded."""
         try:

@@ -4,6 +4,7 @@ that dies, and stops both cleanly."""
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import os
 import signal
@@ -22,6 +23,38 @@ from bot.tracker_store import write_endpoints
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
+
+#: prctl(2) option: the signal a process gets when its parent dies (Linux).
+PR_SET_PDEATHSIG = 1
+
+
+def die_with(parent_pid: int, signum: int = signal.SIGKILL) -> Callable[[], None]:
+    """A preexec_fn: the child is sent `signum` when the process that started it dies, even by
+    `kill -9`, so no server outlives the supervisor holding its port. Runs in the child between
+    fork and exec; if the parent is already gone by then, the child ends at once. (Linux ties the
+    signal to the thread that forked: start children from the event loop's thread, as we do.)"""
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before fork, not in the child
+
+    def set_death_signal() -> None:
+        if prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0) != 0:
+            os.write(2, b"supervisor: prctl(PR_SET_PDEATHSIG) failed\n")
+            os._exit(1)
+        if os.getppid() != parent_pid:
+            os.kill(os.getpid(), signum)
+
+    return set_death_signal
+
+
+async def start_child(argv: list[str], **options: object) -> asyncio.subprocess.Process:
+    """Starts a child in its own session (Ctrl-C in the terminal reaches only us; we stop the
+    children) that dies with this process."""
+    return await asyncio.create_subprocess_exec(
+        *argv,
+        start_new_session=True,
+        preexec_fn=die_with(os.getpid()),
+        **options,  # type: ignore[arg-type]
+    )
 
 
 @dataclass(frozen=True)
@@ -42,14 +75,13 @@ class Child:
     async def start(self) -> None:
         self.spec.log_file.parent.mkdir(parents=True, exist_ok=True)
         with self.spec.log_file.open("ab") as log_handle:
-            self.process = await asyncio.create_subprocess_exec(
-                *self.spec.argv,
+            self.process = await start_child(
+                self.spec.argv,
                 cwd=PROJECT_ROOT,
                 env=self.env,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=log_handle,
                 stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C in the terminal reaches only us; we stop the children.
             )
 
     async def wait_ready(self, progress: Progress) -> None:

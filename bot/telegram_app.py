@@ -316,7 +316,7 @@ class TelegramFrontEnd:
             return
         chat_id, text = update.message.chat_id, update.message.text or ""
         user_key = self._user_key(update)
-        assessment = await self.assistant.screen.assess_message(user_key, text)
+        assessment = await self.assistant.screen_message(user_key, text)
         if assessment.is_risk:
             # At once: not behind this chat's earlier messages, nor behind anyone else's.
             await self.send(chat_id, self.assistant.crisis_replies(user_key, assessment, text))
@@ -374,7 +374,7 @@ class TelegramFrontEnd:
         if message is None or not message.text or not await self._private_only(update):
             return
         user_key = self._user_key(update)
-        assessment = await self.assistant.screen.assess_message(user_key, message.text)
+        assessment = await self.assistant.screen_message(user_key, message.text)
         if assessment.is_risk:
             async with self._chat_locks[message.chat_id]:
                 await self.send(message.chat_id, self.assistant.crisis_replies(user_key, assessment, message.text))

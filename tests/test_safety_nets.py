@@ -26,7 +26,7 @@ from bot.safety.responses import ANSWER_NO, ANSWER_YES
 from bot.users import MemoryUserStore
 from tests.conftest import ROOT, free_port
 
-KNOWN_VECTORS = ROOT / "tests" / "safety" / "known_vectors.json"
+KNOWN_VECTORS = ROOT / "tests" / "safety_model" / "known_vectors.json"
 SCREEN = RiskScreen.load(use_model=True)
 LEXICONS = SafetyScreen.load()
 THRESHOLDS = Thresholds(reply=0.8, ask=0.3, lexicon_veto=0.95)
@@ -45,8 +45,7 @@ def scores(**given: float) -> dict[str, float]:
         ("I want to die", scores(none=0.99), Level.ASK),  # ...unless the model reads it as everyday
         ("the wind took everything", scores(acute=0.9), Level.ACUTE),  # the model alone, confident
         ("the wind took everything", scores(acute=0.35), Level.ASK),  # unsure: ask
-        ("the wind took everything", scores(distress=0.85), Level.NONE),  # the article, not an alarm
-        ("I can't stop crying, every day", scores(distress=0.85), Level.DISTRESS),  # the word lists
+        ("the wind took everything", scores(distress=0.85), Level.DISTRESS),
         ("the wind took everything", scores(third_party=0.9), Level.THIRD_PARTY),
         ("the wind took everything", scores(violence=0.9), Level.VIOLENCE),
         ("the wind took everything", scores(acute=0.05), Level.NONE),
@@ -173,7 +172,7 @@ HELDOUT = load_dir(HELDOUT_DIR)
 TABLE = tally([(e.language, e.label, e.category, SCREEN.assess(e.text).level) for e in HELDOUT])
 #: The figures measured when the model net landed (README, "How well the safety screen works"),
 #: less two messages' worth of slack; a change that lowers them does not land.
-FLOORS = yaml.safe_load((ROOT / "tests" / "safety" / "heldout_floors.yml").read_text(encoding="utf-8"))
+FLOORS = yaml.safe_load((ROOT / "tests" / "safety_model" / "heldout_floors.yml").read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("language", sorted(FLOORS))

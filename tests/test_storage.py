@@ -180,9 +180,9 @@ def test_a_locked_database_does_not_block_the_crisis_reply_and_the_escalation_is
     replies = asyncio.run(assistant.handle_text("telegram-locked", "I want to end my life"))
 
     assert replies[0].urgent and "113" in " ".join(reply.text for reply in replies)
-    assert stored == [] and len(assistant.unsaved) == 1
+    assert stored == [] and len(assistant.outbox) == 1
     lock.rollback()
     lock.close()
     assistant.retry_unsaved()
-    assert len(stored) == 1 and assistant.unsaved == []
+    assert len(stored) == 1 and len(assistant.outbox) == 0
     assert log.get(stored[0]).level == "acute"

@@ -173,13 +173,13 @@ def choose_thresholds(
         return sum(caught) / len(caught), acute_any, false_reply, false_ask
 
     best: tuple[float, Thresholds] | None = None
-    for veto in (0.5, 0.7, 0.9, 0.95, 1.01):
+    for veto in (0.9, 0.95, 0.98, 1.01):  # the word lists are trusted on direct words: only a sure model vetoes
         for reply in (*np.arange(0.50, 0.951, 0.05), 0.97, 0.98, 0.99):
             candidate = Thresholds(reply=float(reply), ask=1.01, lexicon_veto=veto)
             recall, _, false_reply, _ = outcome(candidate)
             if false_reply <= CRISIS_BUDGET and (best is None or recall > best[0]):
                 best = (recall, candidate)
-    chosen = best[1] if best else Thresholds(reply=0.99, ask=1.01, lexicon_veto=0.5)
+    chosen = best[1] if best else Thresholds(reply=0.99, ask=1.01, lexicon_veto=0.9)
     for ask in np.arange(0.05, chosen.reply + 1e-9, 0.025):
         candidate = replace(chosen, ask=float(ask))
         if outcome(candidate)[3] <= QUESTION_BUDGET:

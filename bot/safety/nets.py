@@ -35,6 +35,38 @@ LABEL_LEVELS = {
     "third_party": Level.THIRD_PARTY,
     "violence": Level.VIOLENCE,
 }
+#: The bot's own topics. The signs of distress (sleepless nights, fear, shaking hands) are also what
+#: people bring to these topics; when only the model net heard distress or was unsure, and Rasa's
+#: intent model is confident that the message asks for one of them, the topic is answered instead.
+TOPIC_INTENTS = frozenset(
+    {
+        "ask_sleep",
+        "ask_stress",
+        "ask_hope",
+        "ask_resilience",
+        "ask_good_moments",
+        "ask_about_programme",
+        "book_session",
+        "request_booking",
+        "ask_privacy",
+        "change_language",
+        "show_menu",
+        "bot_challenge",
+    }
+)
+TOPIC_CONFIDENCE = 0.9
+
+
+def deferrable(assessment: Assessment) -> bool:
+    """A question or a distress reply that only the model net asked for: a topic may answer it."""
+    return assessment.level in (Level.ASK, Level.DISTRESS) and set(assessment.nets) == {"model"}
+
+
+def is_topic(parse: dict | None) -> bool:
+    intent = (parse or {}).get("intent") or {}
+    return intent.get("name") in TOPIC_INTENTS and float(intent.get("confidence") or 0) >= TOPIC_CONFIDENCE
+
+
 #: How many earlier messages, and how recent, count as context. Kept in memory only.
 CONTEXT_MESSAGES = 3
 CONTEXT_SECONDS = 15 * 60
@@ -68,12 +100,10 @@ def decide(lexical: Assessment, scores: dict[str, float] | None, thresholds: Thr
         return result(Level.ACUTE, "model_acute")
     if lexical.level is Level.THIRD_PARTY and not everyday:
         return result(Level.THIRD_PARTY)
-    if top is not None and top != "distress":
+    if top is not None:
         return result(LABEL_LEVELS[top], f"model_{top}")
     if lexical.level is Level.DISTRESS and not lexical.negated and not everyday:
         return result(Level.DISTRESS)
-    # The model alone does not answer distress: its signs (sleepless nights, fear) are the bot's
-    # everyday topics, where the article helps more than an alarm (the Rasa net still answers it).
     if lexical.negated or lexical.is_risk or scores["acute"] >= thresholds.ask:
         return result(Level.ASK, "model_uncertain")
     return Assessment(Level.NONE, (), (), nets, ranked)
@@ -112,11 +142,10 @@ class RiskScreen:
     def load(
         cls, lexicon_dir: Path | None = None, model_path: Path = MODEL_PATH, use_model: bool | None = None
     ) -> RiskScreen:
-        """`use_model` None: as SAFETY_MODEL_NET says (off by default until it stops mistaking the
-        bot's everyday sleep and stress questions for risk: see the README)."""
+        """`use_model` None: as SAFETY_MODEL_NET says (on unless it is "off")."""
         lexicons = SafetyScreen.load(lexicon_dir)
         if use_model is None:
-            use_model = os.environ.get("SAFETY_MODEL_NET", "off").lower() in ("on", "1", "true", "yes")
+            use_model = os.environ.get("SAFETY_MODEL_NET", "on").lower() not in ("off", "0", "false", "no")
         if not use_model:
             return cls(lexicons, None)
         try:

@@ -1,0 +1,201 @@
+"""The front end's outbox: what the database refused (an escalation, a booking request, a person's
+crisis state) waits in a journal file in RUN_DIR until it is stored.
+
+One JSON object per line, each with its own id; every append is flushed and fsynced before the
+caller goes on, so a record survives a crash or `kill -9`. A record leaves the journal only once
+it is stored: the remaining lines are written to a temporary file, fsynced, and moved over the
+journal. The database notes each record's id in the same transaction as the record (table
+`stored_records`), so a record replayed after a crash between the two steps is not stored twice.
+The journal can hold message excerpts: it is readable by this user only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import delete
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import Session
+
+from bot.models import StoredRecord, utcnow
+
+log = logging.getLogger(__name__)
+
+#: The journal's name in RUN_DIR.
+FILE_NAME = "outbox.jsonl"
+#: How often the retry task replays the outbox.
+RETRY_SECONDS = 3.0
+
+
+class AlreadyStored(Exception):
+    """The record with this id is in the database already (an earlier replay stored it)."""
+
+
+def unavailable(error: Exception) -> bool:
+    """True when the database as a whole refuses (locked, down, unreachable), not this one record."""
+    return isinstance(error, (OperationalError, InterfaceError, DisconnectionError, PoolTimeout))
+
+
+def mark_stored(session: Session, record_id: str | None, kind: str) -> None:
+    """Notes a record's id in the transaction that stores it; raises AlreadyStored if it is there."""
+    if record_id is None:
+        return
+    if session.get(StoredRecord, record_id) is not None:
+        raise AlreadyStored(record_id)
+    session.add(StoredRecord(id=record_id, kind=kind[:24], stored_at=utcnow()))
+    session.flush()  # a second writer with the same id fails here, inside its own transaction
+
+
+def forget_stored(session: Session, older_than: timedelta) -> int:
+    """Deletes the notes of records stored long ago (no outbox still holds them)."""
+    return session.execute(delete(StoredRecord).where(StoredRecord.stored_at < utcnow() - older_than)).rowcount
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    kind: str
+    record: dict
+    at: str  # when it was first refused, ISO 8601 UTC
+
+    @classmethod
+    def new(cls, kind: str, record: dict) -> Entry:
+        return cls(str(uuid.uuid4()), kind, record, utcnow().isoformat())
+
+    def to_line(self) -> str:
+        data = {"id": self.id, "kind": self.kind, "at": self.at, "record": self.record}
+        return json.dumps(data, ensure_ascii=False, default=_jsonable, separators=(",", ":")) + "\n"
+
+    @classmethod
+    def from_line(cls, line: str) -> Entry:
+        data = json.loads(line)
+        if not isinstance(data, dict) or not isinstance(data.get("record"), dict):
+            raise ValueError("not an outbox record")
+        return cls(str(data["id"]), str(data["kind"]), data["record"], str(data.get("at", "")))
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    raise TypeError(f"cannot store a {type(value).__name__} in the outbox")
+
+
+class Outbox:
+    """The journal. Without a path (tests, tools) records are kept in memory only."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        #: The file lacks records that only memory holds (the disk refused a write).
+        self._unwritten = False
+        self._entries: list[Entry] = self._load()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def entries(self) -> list[Entry]:
+        return list(self._entries)
+
+    def _load(self) -> list[Entry]:
+        if self.path is None or not self.path.exists():
+            return []
+        raw = self.path.read_text(encoding="utf-8", errors="replace")
+        entries, bad = [], 0
+        for line in raw.splitlines():
+            if not line.strip():
+                continue
+            try:
+                entries.append(Entry.from_line(line))
+            except (ValueError, KeyError):
+                bad += 1  # a line cut short by a crash while it was written: nothing was promised for it
+        if bad or (raw and not raw.endswith("\n")):
+            log.warning("The outbox had %d unreadable line(s); keeping the %d readable", bad, len(entries))
+            try:
+                self._rewrite(entries)
+            except OSError as error:
+                self._unwritten = True
+                log.error("Could not rewrite the outbox file (%s)", type(error).__name__)
+        if entries:
+            log.warning("The outbox holds %d record(s) the database refused earlier; storing them", len(entries))
+        return entries
+
+    def add(self, entry: Entry) -> None:
+        """Appends a record and waits until it is on disk. If the disk refuses too, the record is
+        kept in memory and written with the next change that succeeds."""
+        line = entry.to_line()  # fails before anything is kept if the record cannot be written
+        self._entries.append(entry)
+        if self.path is None:
+            return
+        try:
+            if self._unwritten:
+                self._rewrite(self._entries)
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            created = not self.path.exists()
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as handle:
+                handle.write(line)
+                handle.flush()
+                os.fsync(handle.fileno())
+            if created:
+                _fsync_dir(self.path.parent)
+        except OSError as error:
+            self._unwritten = True
+            log.error("Could not write the outbox file (%s); the record waits in memory", type(error).__name__)
+
+    def remove(self, ids: Iterable[str]) -> None:
+        """Drops stored records: the rest is written to a new file that replaces the journal."""
+        gone = set(ids)
+        if not gone:
+            return
+        remaining = [entry for entry in self._entries if entry.id not in gone]
+        self._rewrite(remaining)
+        self._entries = remaining
+
+    def _rewrite(self, entries: list[Entry]) -> None:
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_name(self.path.name + ".tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.writelines(entry.to_line() for entry in entries)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, self.path)
+        _fsync_dir(self.path.parent)
+        self._unwritten = False
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Makes a new or replaced file's name durable too."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+async def keep_replaying(replay: Callable[[], object], every: float = RETRY_SECONDS) -> None:
+    """The outbox's own retry task: replays at once (what a previous run left), then every few seconds."""
+    while True:
+        try:
+            replay()
+        except Exception:
+            log.exception("Replaying the outbox failed; trying again")
+        await asyncio.sleep(every)
