@@ -145,8 +145,8 @@ def safety_check(language: str | None, use_nlu: bool, use_model: bool) -> int:
     as in a conversation.
     """
     from bot.languages import resolve
-    from bot.safety import Level, net
-    from bot.safety.nets import RiskScreen
+    from bot.safety import Assessment, Level, net
+    from bot.safety.nets import RiskScreen, deferrable, is_topic
 
     screen = RiskScreen.load(use_model=None if use_model else False)
     if screen.problem:
@@ -156,13 +156,15 @@ def safety_check(language: str | None, use_nlu: bool, use_model: bool) -> int:
         text = line.rstrip("\n")
         assessment = screen.assess(text)
         nlu = "skipped" if not use_nlu or not rasa_url else "unreachable"
-        if use_nlu and rasa_url and assessment.level in (Level.NONE, Level.ASK):
+        if use_nlu and rasa_url:
             parsed = net.parse(rasa_url, token, text)
             if parsed is not None:
                 nlu = "used"
                 flagged = net.from_parse(parsed)
-                if flagged.is_risk:
+                if flagged.is_risk and assessment.level in (Level.NONE, Level.ASK):
                     assessment = flagged
+                elif deferrable(assessment) and is_topic(parsed):
+                    assessment = Assessment(Level.NONE, ("topic",), (), assessment.nets, assessment.scores)
         reply_language = language if language in assessment.languages or not assessment.languages else None
         result = json.loads(assessment.to_json())
         result["reply_language"] = resolve(reply_language or (assessment.languages or (language,))[0])

@@ -27,6 +27,7 @@ from bot.office_hours import OfficeHours
 from bot.outbox import AlreadyStored, Entry, Outbox, unavailable
 from bot.rasa_client import BotMessage, Button, RasaClient, RasaUnavailable
 from bot.safety import Assessment, Level
+from bot.safety import net as rasa_net
 from bot.safety.net import RISK_INTENTS
 from bot.safety.nets import RiskScreen, deferrable, is_topic
 from bot.safety.responses import (
@@ -292,11 +293,22 @@ class Assistant:
         return self._as_replies(check_in(self.catalogs, language), language)
 
     async def screen_message(self, user_key: str, text: str) -> Assessment:
-        """The safety screen's verdict. Only when the model net alone asked a question or heard
-        distress, and Rasa is confident the message asks for one of the bot's topics ("I keep
-        waking up at night"), does the topic answer it; a crisis reply never waits for Rasa."""
+        """The safety screen's verdict. When only the model net asked a question or heard distress,
+        Rasa has a say: its risk intents turn the question into their reply, and a topic it is
+        sure of ("I keep waking up at night" → sleep) answers instead. A crisis reply never waits
+        for Rasa, and when Rasa is down the screen's verdict stands."""
         assessment = await self.screen.assess_message(user_key, text)
-        if deferrable(assessment) and is_topic(await self.rasa.parse(cut_for_nlu(text))):
+        if not deferrable(assessment):
+            return assessment
+        if assessment.level is Level.ASK and not in_known_script(text):
+            # A question the person could not read (a script none of our languages uses); a
+            # confident reply still goes out.
+            return Assessment(Level.NONE, ("unknown_script",), (), assessment.nets, assessment.scores)
+        parse = await self.rasa.parse(cut_for_nlu(text))
+        flagged = rasa_net.from_parse(parse) if parse else Assessment(Level.NONE)
+        if flagged.is_risk:  # the Rasa net heard risk too: its reply, not a question
+            return flagged if flagged.level is Level.ACUTE or assessment.level is Level.ASK else assessment
+        if is_topic(parse):
             log.info("Safety screen: %s left to the topic Rasa recognised", assessment.level.value)
             return Assessment(Level.NONE, ("topic",), (), assessment.nets, assessment.scores)
         return assessment

@@ -107,6 +107,10 @@ class Stack:
         return reply
 
 
+#: The Rasa HTTP API token of the test stack (the bot uses it for Rasa's parse endpoint too).
+STACK_TOKEN = "test-token"
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory):
     if not MODEL.exists():
@@ -116,7 +120,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory):
     env = base_env(
         RASA_PORT=str(rasa_port),
         ACTION_PORT=str(action_port),
-        RASA_AUTH_TOKEN="test-token",
+        RASA_AUTH_TOKEN=STACK_TOKEN,
         RUN_DIR=str(run_dir),
         PSEUDONYM_SECRET="test-secret",
         LOG_LEVEL="INFO",
@@ -135,7 +139,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory):
         stderr=StreamCollector(process.stderr),
         rasa_url=f"http://127.0.0.1:{rasa_port}",
         action_url=f"http://127.0.0.1:{action_port}",
-        auth_token="test-token",
+        auth_token=STACK_TOKEN,
         run_dir=run_dir,
     )
     try:

@@ -23,11 +23,12 @@ ARABIC_SCRIPT = re.compile(r"[\u0600-\u06FF]")
 CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 
 
-def converse(rasa_url: str, language: str, messages: list[str]) -> list[list[Reply]]:
-    """Sends the messages in order as one new person who chose `language`."""
+def converse(rasa_url: str, language: str, messages: list[str], auth_token: str = "test-token") -> list[list[Reply]]:
+    """Sends the messages in order as one new person who chose `language`, as the bot does (with
+    the token of Rasa's HTTP API, which the safety screen uses to recognise the bot's topics)."""
 
     async def go() -> list[list[Reply]]:
-        client = RasaClient(rasa_url)
+        client = RasaClient(rasa_url, auth_token)
         assistant = Assistant(client, MemoryUserStore(), Catalogs())
         user = f"test-{uuid.uuid4().hex}"
         assistant.users.set_language(user, language)

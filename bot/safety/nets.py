@@ -24,6 +24,7 @@ from pathlib import Path
 from bot.safety.encoder import E5Encoder, Encoder, EncoderUnavailable
 from bot.safety.examples import LABELS
 from bot.safety.model_net import MODEL_PATH, RiskModel, Thresholds
+from bot.safety.net import confidence_threshold
 from bot.safety.screen import Assessment, Level, SafetyScreen
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,6 @@ TOPIC_INTENTS = frozenset(
         "bot_challenge",
     }
 )
-TOPIC_CONFIDENCE = 0.9
 
 
 def deferrable(assessment: Assessment) -> bool:
@@ -63,8 +63,9 @@ def deferrable(assessment: Assessment) -> bool:
 
 
 def is_topic(parse: dict | None) -> bool:
+    """Rasa would answer this message with one of the bot's topics (above its fallback threshold)."""
     intent = (parse or {}).get("intent") or {}
-    return intent.get("name") in TOPIC_INTENTS and float(intent.get("confidence") or 0) >= TOPIC_CONFIDENCE
+    return intent.get("name") in TOPIC_INTENTS and float(intent.get("confidence") or 0) >= confidence_threshold()
 
 
 #: How many earlier messages, and how recent, count as context. Kept in memory only.
@@ -171,7 +172,10 @@ class RiskScreen:
         if not context:
             return alone
         together = decide(self.lexicons.assess(texts[1]), scores[1], self.thresholds)
-        if _rank(together.level) > _rank(alone.level):
+        # Context raises a message only to the crisis reply ("I have pills" … "tonight"): a question
+        # or a distress reply from context alone would follow every run of short answers in a
+        # form ("Monday", "evening") and every topic after a bad night.
+        if together.level is Level.ACUTE and alone.level is not Level.ACUTE:
             return replace(together, nets=(*together.nets, "context"))
         return alone
 
@@ -211,8 +215,3 @@ class RiskScreen:
         seen.append(_Seen(time.monotonic(), text[:500], self_risk))
         while len(self._context) > CONTEXT_PEOPLE:
             self._context.popitem(last=False)
-
-
-def _rank(level: Level) -> int:
-    order = (Level.NONE, Level.ASK, Level.VIOLENCE, Level.DISTRESS, Level.THIRD_PARTY, Level.ACUTE)
-    return order.index(level)
