@@ -145,8 +145,8 @@ def safety_check(language: str | None, use_nlu: bool, use_model: bool) -> int:
     as in a conversation.
     """
     from bot.languages import resolve
-    from bot.safety import Assessment, Level, net
-    from bot.safety.nets import RiskScreen, deferrable, is_topic
+    from bot.safety import net
+    from bot.safety.nets import RiskScreen, with_rasa
 
     screen = RiskScreen.load(use_model=None if use_model else False)
     if screen.problem:
@@ -160,11 +160,7 @@ def safety_check(language: str | None, use_nlu: bool, use_model: bool) -> int:
             parsed = net.parse(rasa_url, token, text)
             if parsed is not None:
                 nlu = "used"
-                flagged = net.from_parse(parsed)
-                if flagged.is_risk and assessment.level in (Level.NONE, Level.ASK):
-                    assessment = flagged
-                elif deferrable(assessment) and is_topic(parsed):
-                    assessment = Assessment(Level.NONE, ("topic",), (), assessment.nets, assessment.scores)
+                assessment = with_rasa(assessment, parsed)
         reply_language = language if language in assessment.languages or not assessment.languages else None
         result = json.loads(assessment.to_json())
         result["reply_language"] = resolve(reply_language or (assessment.languages or (language,))[0])
@@ -181,7 +177,7 @@ def safety_eval(directory: str | None, lexicons_only: bool) -> int:
     from bot.safety import Level, SafetyScreen, net
     from bot.safety.evaluation import evaluate, markdown_report, report, tally
     from bot.safety.examples import HELDOUT_DIR, ExamplesError, load_dir
-    from bot.safety.nets import RiskScreen, deferrable, is_topic
+    from bot.safety.nets import RiskScreen, with_rasa
 
     try:
         examples = load_dir(Path(directory) if directory else HELDOUT_DIR)
@@ -194,12 +190,9 @@ def safety_eval(directory: str | None, lexicons_only: bool) -> int:
     rasa_url, token = os.environ.get("RASA_URL", ""), os.environ.get("RASA_AUTH_TOKEN", "")
 
     def level(text: str) -> Level:
-        """As in a conversation: with RASA_URL set, a topic Rasa is sure of answers what only the
-        model net questioned (bot.assistant.Assistant.screen_message)."""
+        """As in a conversation: with RASA_URL set, Rasa's reading has its say (nets.with_rasa)."""
         assessment = screen.assess(text)
-        if rasa_url and deferrable(assessment) and is_topic(net.parse(rasa_url, token, text)):
-            return Level.NONE
-        return assessment.level
+        return with_rasa(assessment, net.parse(rasa_url, token, text)).level if rasa_url else assessment.level
 
     said = [(e.language, e.label, e.category, level(e.text)) for e in examples]
     table = tally(said)

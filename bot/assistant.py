@@ -27,9 +27,8 @@ from bot.office_hours import OfficeHours
 from bot.outbox import AlreadyStored, Entry, Outbox, unavailable
 from bot.rasa_client import BotMessage, Button, RasaClient, RasaUnavailable
 from bot.safety import Assessment, Level
-from bot.safety import net as rasa_net
 from bot.safety.net import RISK_INTENTS
-from bot.safety.nets import RiskScreen, deferrable, is_topic
+from bot.safety.nets import RiskScreen, deferrable, with_rasa
 from bot.safety.responses import (
     ANSWER_NO,
     ANSWER_YES,
@@ -304,14 +303,7 @@ class Assistant:
             # A question the person could not read (a script none of our languages uses); a
             # confident reply still goes out.
             return Assessment(Level.NONE, ("unknown_script",), (), assessment.nets, assessment.scores)
-        parse = await self.rasa.parse(cut_for_nlu(text))
-        flagged = rasa_net.from_parse(parse) if parse else Assessment(Level.NONE)
-        if flagged.is_risk:  # the Rasa net heard risk too: its reply, not a question
-            return flagged if flagged.level is Level.ACUTE or assessment.level is Level.ASK else assessment
-        if is_topic(parse):
-            log.info("Safety screen: %s left to the topic Rasa recognised", assessment.level.value)
-            return Assessment(Level.NONE, ("topic",), (), assessment.nets, assessment.scores)
-        return assessment
+        return with_rasa(assessment, await self.rasa.parse(cut_for_nlu(text)))
 
     def _answers_yes(self, user_key: str, text: str) -> bool:
         """A "yes" in words, in any language, soon after the question was asked."""

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from bot.safety import net as rasa_net
 from bot.safety.encoder import E5Encoder, Encoder, EncoderUnavailable
 from bot.safety.examples import LABELS
 from bot.safety.model_net import MODEL_PATH, RiskModel, Thresholds
@@ -60,6 +61,23 @@ TOPIC_INTENTS = frozenset(
 def deferrable(assessment: Assessment) -> bool:
     """A question or a distress reply that only the model net asked for: a topic may answer it."""
     return assessment.level in (Level.ASK, Level.DISTRESS) and set(assessment.nets) == {"model"}
+
+
+def with_rasa(assessment: Assessment, parse: dict | None) -> Assessment:
+    """The screen's verdict with Rasa's reading of the same message (None: Rasa is down).
+
+    Rasa's risk intents answer what the screen missed or only questioned (the third net); when
+    only the model net questioned a message or heard distress, a topic Rasa would answer ("I keep
+    waking up at night" → sleep) takes it back. Replies from the word lists or a confident model
+    never change here, and nothing here is ever needed for a crisis reply to go out."""
+    if parse is None:
+        return assessment
+    flagged = rasa_net.from_parse(parse)
+    if flagged.is_risk and (assessment.level in (Level.NONE, Level.ASK) or flagged.level is Level.ACUTE):
+        return flagged if assessment.level is not Level.ACUTE else assessment
+    if deferrable(assessment) and is_topic(parse):
+        return Assessment(Level.NONE, ("topic",), (), assessment.nets, assessment.scores)
+    return assessment
 
 
 def is_topic(parse: dict | None) -> bool:
