@@ -559,7 +559,7 @@ class Assistant:
                 "privacy", "I could not delete your data just now. Nothing was lost. Please try /delete again later."
             )
             return [Reply(text, language)]
-        self.contacts.pop(user_key, None)
+        self._forget_in_memory(user_key)
         lines = "\n".join(f"• {erased_item(t, item)}" for item in deleted)
         text = (
             t.pgettext("privacy", "Done. I deleted:") + "\n" + lines
@@ -567,6 +567,18 @@ class Assistant:
             else t.pgettext("privacy", "Done. I kept nothing about you, so there was nothing to delete.")
         )
         return [Reply(text, language, clears_chat=True)]
+
+    def _forget_in_memory(self, user_key: str) -> None:
+        """Erasure reaches what waits outside the database too: the outbox, the screen's context."""
+        self.contacts.pop(user_key, None)
+        self.asked.pop(user_key, None)
+        self.screen.forget(user_key)
+        waiting = [entry.id for entry in self.outbox.entries() if entry.record.get("user_key") == user_key]
+        if waiting:
+            try:
+                self.outbox.remove(waiting)
+            except OSError as error:
+                log.error("Could not drop an erased person's records from the outbox (%s)", type(error).__name__)
 
     @staticmethod
     def _as_replies(messages: list[tuple[str, list[Button]]], language: str, urgent: bool = False) -> list[Reply]:

@@ -231,3 +231,19 @@ def test_a_line_cut_short_by_a_crash_is_dropped_and_the_journal_stays_usable(tmp
     reopened.remove([reopened.entries()[0].id])
     assert [entry.record["user_key"] for entry in Outbox(path).entries()] == ["b", "d"]
     assert not path.with_name(FILE_NAME + ".tmp").exists()
+
+
+def test_erasing_ones_data_also_drops_what_waits_in_the_outbox(db_file: Path, tmp_path: Path):
+    run_dir = tmp_path / "run"
+    bot = start_bot(db_file, run_dir)
+    bot.assistant.eraser = lambda user_key: ["profile"]  # the database part is tested in test_privacy
+
+    async def scenario() -> None:
+        _, _, lock = await crisis_while_locked(bot, db_file)
+        lock.release()
+        assert len(journal(run_dir)) == 2
+        await bot.assistant.handle_text(PERSON, "/erase_confirmed")
+
+    asyncio.run(scenario())
+    assert journal(run_dir) == [], "nothing of the person is stored later from the outbox"
+    assert bot.assistant.retry_unsaved() == 0 and bot.count(Escalation) == 0

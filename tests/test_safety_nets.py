@@ -229,3 +229,46 @@ def test_context_is_only_what_came_before_for_the_same_person_and_an_everyday_on
         return await screen.assess_message("person", "tonight")
 
     assert asyncio.run(go()).level is Level.NONE
+
+
+def test_a_message_a_word_list_flagged_goes_before_everyday_messages_waiting_for_the_model():
+    from bot.safety.model_queue import ModelQueue
+
+    async def go():
+        order: list[str] = []
+        lane = ModelQueue(max_backlog=100)
+        gate = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def slow(name: str):
+            def work():
+                asyncio.run_coroutine_threadsafe(gate.wait(), loop).result()  # hold the worker
+                order.append(name)
+
+            return work
+
+        blocker = asyncio.ensure_future(lane.run(slow("first"), urgent=False))
+        await asyncio.sleep(0.05)
+        everyday = [
+            asyncio.ensure_future(lane.run(lambda n=n: order.append(f"everyday{n}"), urgent=False)) for n in range(5)
+        ]
+        crisis = asyncio.ensure_future(lane.run(lambda: order.append("crisis"), urgent=True))
+        await asyncio.sleep(0.05)
+        gate.set()
+        await asyncio.gather(blocker, crisis, *everyday)
+        return order
+
+    assert asyncio.run(go())[:2] == ["first", "crisis"]
+
+
+def test_a_long_backlog_sheds_everyday_messages_to_the_word_lists_but_never_a_flagged_one(monkeypatch):
+    async def go():
+        screen = RiskScreen.load(use_model=True)
+        monkeypatch.setattr(screen._queue, "max_backlog", 0)  # as if the model were far behind
+        everyday = await screen.assess_message("a", "the wind took everything we had")
+        flagged = await screen.assess_message("b", "I want to die")
+        return everyday, flagged
+
+    everyday, flagged = asyncio.run(go())
+    assert everyday.scores == () and everyday.level is Level.NONE  # the word lists alone
+    assert flagged.scores != () and flagged.level is Level.ACUTE  # still read by the model

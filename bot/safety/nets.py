@@ -12,12 +12,10 @@ decide alone and `problem` says why (the bot logs it and tells the coordinators)
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import time
 from collections import OrderedDict, deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from bot.safety import net as rasa_net
 from bot.safety.encoder import E5Encoder, Encoder, EncoderUnavailable
 from bot.safety.examples import LABELS
 from bot.safety.model_net import MODEL_PATH, RiskModel, Thresholds
+from bot.safety.model_queue import ModelQueue
 from bot.safety.net import confidence_threshold
 from bot.safety.screen import Assessment, Level, SafetyScreen
 
@@ -148,14 +147,14 @@ class _Seen:
 class RiskScreen:
     """Every net on every message. `assess` is for one message without context (evaluation, the
     command line); `assess_message` is the bot's: it remembers a person's last messages and runs
-    the model off the event loop, one message at a time, so other chats are not held up."""
+    the model off the event loop, in its own thread with a fast lane (bot/safety/model_queue.py)."""
 
     def __init__(self, lexicons: SafetyScreen, net: ModelNet | None, problem: str | None = None) -> None:
         self.lexicons = lexicons
         self.net = net
         self.problem = problem
         self._context: OrderedDict[str, deque[_Seen]] = OrderedDict()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="safety-model")
+        self._queue = ModelQueue() if net is not None else None
 
     @classmethod
     def load(
@@ -202,11 +201,11 @@ class RiskScreen:
         if text.startswith("/") and " " not in text.strip():
             return self.lexicons.assess(text)  # a command or a button's payload: nothing to read
         context = self._recent(person, short=len(text.split()) <= SHORT_MESSAGE_WORDS)
-        if self.net is None:
-            assessment = self.assess(text)
+        flagged = self.lexicons.assess(text).is_risk  # a word list heard something: the fast lane
+        if self._queue is None or (not flagged and self._queue.full()):
+            assessment = decide(self.lexicons.assess(text), None, self.thresholds)
         else:
-            loop = asyncio.get_running_loop()
-            assessment = await loop.run_in_executor(self._executor, self.assess, text, context)
+            assessment = await self._queue.run(lambda: self.assess(text, context), urgent=flagged)
         scores = dict(assessment.scores)
         self._remember(person, text, scores.get("acute", 0.0) + scores.get("distress", 0.0), assessment)
         return assessment
