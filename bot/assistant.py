@@ -587,8 +587,10 @@ class Assistant:
     def _replies(self, user_key: str, answer: list[BotMessage], message: str | None = None) -> list[Reply]:
         flagged = next((m.custom["safety_level"] for m in answer if m.custom.get("safety_level") in NET_LEVELS), None)
         if flagged:
-            # The model heard risk that the lexicons missed: the same crisis answer.
-            return self.crisis_replies(user_key, Assessment(NET_LEVELS[flagged], (f"model_{flagged}",)), message)
+            # Rasa's risk intents heard what the screen did not. With the model net on, they only ask
+            # the question (nets.with_rasa says why); without it, they give the crisis answer.
+            level = NET_LEVELS[flagged] if self.screen.net is None else Level.ASK
+            return self.crisis_replies(user_key, Assessment(level, (f"model_{flagged}",), nets=("rasa",)), message)
         request = next((m.custom["front_end"] for m in answer if "front_end" in m.custom), None)
         if request == "request_human":
             return self.request_human(user_key)

@@ -21,7 +21,7 @@ from bot.safety.encoder import E5Encoder, EncoderUnavailable
 from bot.safety.evaluation import GOALS, figures, markdown_report, tally
 from bot.safety.examples import HELDOUT_DIR, load_dir
 from bot.safety.model_net import Thresholds
-from bot.safety.nets import RiskScreen, decide
+from bot.safety.nets import RiskScreen, decide, with_rasa
 from bot.safety.responses import ANSWER_NO, ANSWER_YES
 from bot.users import MemoryUserStore
 from tests.conftest import ROOT, free_port
@@ -272,3 +272,34 @@ def test_a_long_backlog_sheds_everyday_messages_to_the_word_lists_but_never_a_fl
     everyday, flagged = asyncio.run(go())
     assert everyday.scores == () and everyday.level is Level.NONE  # the word lists alone
     assert flagged.scores != () and flagged.level is Level.ACUTE  # still read by the model
+
+
+def parse(intent: str, confidence: float) -> dict:
+    return {"intent": {"name": intent, "confidence": confidence}}
+
+
+MODEL_ASK = Assessment(Level.ASK, ("model_uncertain",), (), ("model",))
+MODEL_DISTRESS = Assessment(Level.DISTRESS, ("model_distress",), (), ("model",))
+WORDS_DISTRESS = Assessment(Level.DISTRESS, ("panic",), ("en",), ("lexicon",))
+WORDS_ACUTE = Assessment(Level.ACUTE, ("suicidal_thoughts",), ("en",), ("lexicon",))
+
+
+@pytest.mark.parametrize(
+    ("screen", "rasa", "expected"),
+    [
+        (Assessment(Level.NONE), parse("express_acute_risk", 0.95), Level.ASK),  # Rasa alone: a question
+        (MODEL_ASK, parse("express_acute_risk", 0.95), Level.ACUTE),  # two nets: the crisis reply
+        (MODEL_DISTRESS, parse("express_acute_risk", 0.95), Level.ACUTE),
+        (MODEL_DISTRESS, parse("ask_sleep", 0.95), Level.NONE),  # the sleep article answers
+        (MODEL_ASK, parse("ask_stress", 0.95), Level.NONE),
+        (MODEL_ASK, parse("ask_stress", 0.3), Level.ASK),  # Rasa unsure: the question stays
+        (MODEL_ASK, parse("goodbye", 0.99), Level.ASK),  # "goodbye" is no topic: farewells stay questions
+        (WORDS_DISTRESS, parse("ask_stress", 0.99), Level.DISTRESS),  # the word lists are not overruled
+        (WORDS_ACUTE, parse("ask_sleep", 0.99), Level.ACUTE),
+        (MODEL_ASK, None, Level.ASK),  # Rasa down: the screen's verdict stands
+    ],
+)
+def test_rasas_reading_turns_questions_into_replies_and_gives_topics_back_but_never_overrules_words(
+    screen, rasa, expected
+):
+    assert with_rasa(screen, rasa).level is expected

@@ -65,14 +65,19 @@ def deferrable(assessment: Assessment) -> bool:
 def with_rasa(assessment: Assessment, parse: dict | None) -> Assessment:
     """The screen's verdict with Rasa's reading of the same message (None: Rasa is down).
 
-    Rasa's risk intents answer what the screen missed or only questioned (the third net); when
-    only the model net questioned a message or heard distress, a topic Rasa would answer ("I keep
-    waking up at night" → sleep) takes it back. Replies from the word lists or a confident model
-    never change here, and nothing here is ever needed for a crisis reply to go out."""
+    Rasa's risk intents (the third net) turn the screen's question into their reply, and ask the
+    question where the screen heard nothing; when only the model net questioned a message or heard
+    distress, a topic Rasa would answer ("I keep waking up at night" → sleep) takes it back.
+    Replies from the word lists or a confident model never change here, and nothing here is ever
+    needed for a crisis reply to go out."""
     if parse is None:
         return assessment
     flagged = rasa_net.from_parse(parse)
-    if flagged.is_risk and (assessment.level in (Level.NONE, Level.ASK) or flagged.level is Level.ACUTE):
+    if flagged.is_risk and assessment.level is Level.NONE:
+        # Measured on the held-out set: Rasa's risk intents alone gave crisis replies to 14-21% of
+        # everyday messages. Where the screen heard nothing, they only ask the question.
+        return replace(flagged, level=Level.ASK)
+    if flagged.is_risk and (assessment.level is Level.ASK or flagged.level is Level.ACUTE):
         return flagged if assessment.level is not Level.ACUTE else assessment
     if deferrable(assessment) and is_topic(parse):
         return Assessment(Level.NONE, ("topic",), (), assessment.nets, assessment.scores)
