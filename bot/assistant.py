@@ -297,9 +297,9 @@ class Assistant:
         sure of ("I keep waking up at night" → sleep) answers instead. A crisis reply never waits
         for Rasa, and when Rasa is down the screen's verdict stands."""
         assessment = await self.screen.assess_message(user_key, text)
-        if not deferrable(assessment):
-            return assessment
-        if assessment.level is Level.ASK and not in_known_script(text):
+        if not deferrable(assessment) and assessment.level is not Level.ASK:
+            return assessment  # Rasa's reading changes nothing else (nets.with_rasa)
+        if deferrable(assessment) and assessment.level is Level.ASK and not in_known_script(text):
             # A question the person could not read (a script none of our languages uses); a
             # confident reply still goes out.
             return Assessment(Level.NONE, ("unknown_script",), (), assessment.nets, assessment.scores)
