@@ -98,7 +98,6 @@ class Tally:
     total: int = 0
     reply: int = 0  # caught with the reply for its label (or a higher one)
     ask: int = 0  # met with the question
-    misses: list[tuple[str, str, str]] = field(default_factory=list)  # (category, message, level said)
 
     def share(self, count: int) -> float:
         return count / self.total if self.total else float("nan")

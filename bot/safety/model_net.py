@@ -12,6 +12,7 @@ file of weights and thresholds; predicting needs only NumPy.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import numpy as np
 from bot import PROJECT_ROOT
 from bot.safety.encoder import Encoder
 from bot.safety.examples import EXAMPLES_DIR, LABELS, Example, fingerprint, load_dir, nlu_examples
+from bot.safety.screen import Assessment
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +152,10 @@ def train(encoder: Encoder, examples: list[Example] | None = None) -> tuple[Risk
 
 
 def choose_thresholds(
-    development: np.ndarray, examples: list[Example], lexical: list, decide_with: object
+    development: np.ndarray,
+    examples: list[Example],
+    lexical: list[Assessment],
+    decide_with: Callable[[Assessment, dict[str, float], Thresholds], Assessment],
 ) -> tuple[Thresholds, dict[str, float]]:
     """The thresholds with the best recall whose false alarms on the development negatives stay
     within CRISIS_BUDGET (replies) and QUESTION_BUDGET (questions).
@@ -164,7 +169,7 @@ def choose_thresholds(
     positives = [i for i, example in enumerate(examples) if example.label != "none"]
 
     def outcome(thresholds: Thresholds) -> tuple[float, float, float, float]:
-        levels = [decide_with(lexical[i], rows[i], thresholds).level for i in range(len(examples))]  # type: ignore[operator]
+        levels = [decide_with(lexical[i], rows[i], thresholds).level for i in range(len(examples))]
         false_reply = sum(levels[i] in REPLY_LEVELS for i in negatives) / len(negatives)
         false_ask = sum(levels[i] is Level.ASK for i in negatives) / len(negatives)
         caught = [levels[i] in CAUGHT_BY_REPLY[examples[i].label] for i in positives]

@@ -206,11 +206,11 @@ class RiskScreen:
         if text.startswith("/") and " " not in text.strip():
             return self.lexicons.assess(text)  # a command or a button's payload: nothing to read
         context = self._recent(person, short=len(text.split()) <= SHORT_MESSAGE_WORDS)
-        flagged = self.lexicons.assess(text).is_risk  # a word list heard something: the fast lane
-        if self._queue is None or (not flagged and self._queue.full()):
-            assessment = decide(self.lexicons.assess(text), None, self.thresholds)
+        lexical = self.lexicons.assess(text)  # a word list heard something: the fast lane
+        if self._queue is None or (not lexical.is_risk and self._queue.full()):
+            assessment = decide(lexical, None, self.thresholds)
         else:
-            assessment = await self._queue.run(lambda: self.assess(text, context), urgent=flagged)
+            assessment = await self._queue.run(lambda: self.assess(text, context), urgent=lexical.is_risk)
         scores = dict(assessment.scores)
         self._remember(person, text, scores.get("acute", 0.0) + scores.get("distress", 0.0), assessment)
         return assessment
