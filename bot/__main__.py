@@ -12,6 +12,7 @@ import sys
 import time
 from datetime import timedelta
 
+from bot import language_id
 from bot.assistant import Assistant
 from bot.bookings import BookingLog
 from bot.db import Database, DatabaseError, migrate
@@ -51,9 +52,12 @@ async def run(settings: Settings, language: str | None) -> int:
     privacy = Privacy(database, users, escalations, bookings)
     purge_task = asyncio.create_task(purge_daily(privacy, settings))
     outbox_task: asyncio.Task[None] | None = None
+    # The language models load while Rasa starts, so that no message (least of all a crisis) waits.
+    language_models = asyncio.create_task(asyncio.to_thread(language_id.warm_up))
     try:
         if supervisor:
             await supervisor.start()
+        await language_models
         assistant = Assistant(
             rasa,
             users,

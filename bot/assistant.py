@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import yaml
 
-from bot import PROJECT_ROOT, languages
+from bot import PROJECT_ROOT, language_id, languages, reply_language
 from bot.bookings import BookingLog, BookingView
 from bot.db import DatabaseError
 from bot.escalations import EscalationLog, EscalationView
@@ -196,16 +196,19 @@ class Assistant:
         #: Escalations, booking requests and crisis states the database refused: see _save(). Without
         #: a journal file (tests, tools) they wait in memory.
         self.outbox = outbox if outbox is not None else Outbox()
-        #: When each person was last asked whether they think of ending their life (memory only).
-        self.asked: dict[str, float] = {}
+        #: When each person was last asked whether they think of ending their life, and in which
+        #: language (memory only).
+        self.asked: dict[str, tuple[float, str]] = {}
 
     def language(self, user_key: str) -> str:
         return self.users.language(user_key) or languages.DEFAULT
 
     def remember_client_language(self, user_key: str, client_language: str | None) -> None:
-        """On first contact, the app's language (Telegram's language_code) when we speak it."""
-        if self.users.language(user_key) is None:
-            self.users.set_language(user_key, languages.resolve(client_language))
+        """On first contact, the app's language (Telegram's language_code) when we speak it; the
+        language of the person's messages replaces it (_follow_language)."""
+        code = languages.normalize(client_language)
+        if code and self.users.language(user_key) is None:
+            self.users.set_language(user_key, code)
 
     async def start(self, user_key: str, client_language: str | None = None) -> list[Reply]:
         """The first contact: greet in the client's language when we speak it."""
@@ -225,11 +228,37 @@ class Assistant:
         assessment = assessment or await self.screen_message(user_key, text)
         if assessment.is_risk:
             return self.crisis_replies(user_key, assessment, text)
-        return [*self._check_in_if_due(user_key), *await self._answer(user_key, text)]
+        if text.startswith("/"):
+            return [*self._check_in_if_due(user_key), *await self._handle_command(user_key, text)]
+        decision = self._follow_language(user_key, language_id.detect(text))
+        if decision.unsupported is not None:
+            message = reply_language.unsupported_message(self.catalogs, decision.unsupported)
+            return [*self._check_in_if_due(user_key), Reply(message, languages.DEFAULT, reply_language.language_menu())]
+        replies = [*self._check_in_if_due(user_key), *await self._answer(user_key, text)]
+        if decision.language is None:
+            # Nothing was known about the person's language and this message does not tell: the
+            # answer came in English; ask once, with every language named in its own script.
+            question = reply_language.menu_question(self.catalogs)
+            replies.append(Reply(question, languages.DEFAULT, reply_language.language_menu()))
+        if decision.offer:
+            offer = reply_language.offer_message(self.catalogs, decision.offer)
+            replies.append(
+                Reply(offer, decision.offer, reply_language.offer_buttons(decision.offer, decision.language))
+            )
+        return replies
+
+    def _follow_language(self, user_key: str, detection: language_id.Detection) -> reply_language.Decision:
+        """Which language answers this message (bot.reply_language); stores what changed."""
+        decision = reply_language.decide(self.users.language_state(user_key), detection)
+        if decision.remember and decision.language:
+            self.users.set_language(user_key, decision.language)
+        elif decision.language is None and decision.unsupported is None:
+            self.users.set_language(user_key, languages.DEFAULT)  # asked once; English until they choose
+        if decision.offer:
+            self.users.set_offered_language(user_key, decision.offer)
+        return decision
 
     async def _answer(self, user_key: str, text: str) -> list[Reply]:
-        if text.startswith("/"):
-            return await self._handle_command(user_key, text)
         if not has_words(text):
             # Emoji or symbols only: nothing for the language model to read, so show the topics.
             return await self._ask_rasa(user_key, "/show_menu")
@@ -250,6 +279,9 @@ class Assistant:
             return self._as_replies(residence_confirmation(self.catalogs, language, argument.strip()), language)
         if command == "/delete":
             return self.erasure_question(user_key)
+        if command == reply_language.KEEP_LANGUAGE:
+            language = self.language(user_key)
+            return [Reply(reply_language.kept_message(self.catalogs, language), language)]
         if command in (ERASE_CONFIRMED, ERASE_CANCELLED):
             return self._erase(user_key, confirmed=command == ERASE_CONFIRMED)
         if command in COMMAND_PAYLOADS:
@@ -264,7 +296,7 @@ class Assistant:
     async def _ask_rasa(self, user_key: str, message: str) -> list[Reply]:
         chosen = self._language_in_payload(message)
         if chosen:
-            self.users.set_language(user_key, chosen)
+            self.users.set_language(user_key, chosen, chosen=True)
         language = self.language(user_key)
         try:
             answer = await self.rasa.send(user_key, message, language)
@@ -308,15 +340,16 @@ class Assistant:
     def _answers_yes(self, user_key: str, text: str) -> bool:
         """A "yes" in words, in any language, soon after the question was asked."""
         asked = self.asked.get(user_key)
-        if asked is None or time.monotonic() - asked > QUESTION_OPEN_SECONDS:
+        if asked is None or time.monotonic() - asked[0] > QUESTION_OPEN_SECONDS:
             return False
         return self.screen.lexicons.is_yes(text)
 
     def _answer_to_question(self, user_key: str, yes: bool) -> list[Reply]:
-        self.asked.pop(user_key, None)
+        asked = self.asked.pop(user_key, None)
+        language = asked[1] if asked else self.language(user_key)  # the language of the question
         if yes:
-            return self.crisis_replies(user_key, Assessment(Level.ACUTE, ("answered_yes",), (), ("question",)))
-        language = self.language(user_key)
+            assessment = Assessment(Level.ACUTE, ("answered_yes",), (language,), ("question",))
+            return self.crisis_replies(user_key, assessment)
         return self._as_replies(answered_no(self.catalogs.for_language(language)), language)
 
     def _remember_crisis(self, user_key: str, assessment: Assessment) -> None:
@@ -346,10 +379,16 @@ class Assistant:
         except DatabaseError as error:
             log.error("The crisis state could not be stored (%s)", type(error).__name__)
         residence = self._residence(user_key)
-        language = chosen if chosen in assessment.languages or not assessment.languages else assessment.languages[0]
+        written = language_id.detect(message).language if message else None
+        if written in languages.SUPPORTED:
+            language = written  # the language of the crisis message, whatever was chosen before
+        elif chosen in assessment.languages or not assessment.languages:
+            language = chosen
+        else:
+            language = assessment.languages[0]  # the word lists heard it in this language
         log.warning("Safety screen: %s (%s)", assessment.level.value, ", ".join(assessment.categories))
         if assessment.level is Level.ASK:
-            self.asked[user_key] = time.monotonic()
+            self.asked[user_key] = (time.monotonic(), language)
         messages = crisis_messages(self.catalogs, language, assessment, residence)
         if assessment.level in ESCALATED_LEVELS and self.escalations is not None:
             self.escalate(user_key, assessment.level.value, assessment.categories, language, message)
@@ -603,7 +642,7 @@ class Assistant:
         for message in answer:
             switched = languages.normalize(message.custom.get("set_language"))
             if switched:
-                self.users.set_language(user_key, switched)
+                self.users.set_language(user_key, switched, chosen=True)
         language = self.language(user_key)
         for message in answer:
             if message.text or message.buttons:

@@ -30,7 +30,9 @@ class User(Base):
     __tablename__ = "users"
 
     key = Column(String(64), primary_key=True)
-    language = Column(String(8))
+    language = Column(String(8))  # the language in use: chosen, or read from their messages
+    language_chosen = Column(Boolean, nullable=False, default=False)  # chosen with /language or the menu
+    language_offered = Column(String(8))  # the last language the bot offered to switch to
     residence = Column(String(16))  # "azc" or "municipality": which GP route to show
     crisis_level = Column(String(16))
     crisis_since = Column(DateTime(timezone=True))

@@ -4,7 +4,7 @@ route), and whether they were recently in crisis."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -28,10 +28,25 @@ class CrisisState:
     checked_in: bool = False
 
 
+@dataclass(frozen=True)
+class LanguageState:
+    """The language in use; whether the person chose it (then it stays until they choose another);
+    and the language the bot last offered to switch to (it offers each one once)."""
+
+    language: str | None = None
+    chosen: bool = False
+    offered: str | None = None
+
+
 class UserStore(Protocol):
     def language(self, user_key: str) -> str | None: ...
 
-    def set_language(self, user_key: str, language: str) -> None: ...
+    def set_language(self, user_key: str, language: str, chosen: bool = False) -> None:
+        """`chosen`: the person chose it; otherwise it was read from their messages or their app."""
+
+    def language_state(self, user_key: str) -> LanguageState: ...
+
+    def set_offered_language(self, user_key: str, language: str) -> None: ...
 
     def residence(self, user_key: str) -> str | None: ...
 
@@ -46,15 +61,21 @@ class MemoryUserStore:
     """Keeps preferences for the life of the process (the terminal chat)."""
 
     def __init__(self) -> None:
-        self._languages: dict[str, str] = {}
+        self._languages: dict[str, LanguageState] = {}
         self._residences: dict[str, str] = {}
         self._crises: dict[str, CrisisState] = {}
 
     def language(self, user_key: str) -> str | None:
-        return self._languages.get(user_key)
+        return self.language_state(user_key).language
 
-    def set_language(self, user_key: str, language: str) -> None:
-        self._languages[user_key] = language
+    def set_language(self, user_key: str, language: str, chosen: bool = False) -> None:
+        self._languages[user_key] = replace(self.language_state(user_key), language=language, chosen=chosen)
+
+    def language_state(self, user_key: str) -> LanguageState:
+        return self._languages.get(user_key) or LanguageState()
+
+    def set_offered_language(self, user_key: str, language: str) -> None:
+        self._languages[user_key] = replace(self.language_state(user_key), offered=language)
 
     def residence(self, user_key: str) -> str | None:
         return self._residences.get(user_key)
@@ -118,7 +139,7 @@ class SqlUserStore:
         with self.db.session() as session:
             user = session.get(User, user_key)
             if user is None:
-                user = User(key=user_key, crisis_messages_since=0, crisis_checked_in=False)
+                user = User(key=user_key, crisis_messages_since=0, crisis_checked_in=False, language_chosen=False)
                 session.add(user)
             for name, value in values.items():
                 setattr(user, name, value)
@@ -129,8 +150,17 @@ class SqlUserStore:
         user = self._get(user_key)
         return user.language if user else None
 
-    def set_language(self, user_key: str, language: str) -> None:
-        self._update(user_key, language=language)
+    def set_language(self, user_key: str, language: str, chosen: bool = False) -> None:
+        self._update(user_key, language=language, language_chosen=chosen)
+
+    def language_state(self, user_key: str) -> LanguageState:
+        user = self._get(user_key)
+        if user is None:
+            return LanguageState()
+        return LanguageState(user.language, bool(user.language_chosen), user.language_offered)
+
+    def set_offered_language(self, user_key: str, language: str) -> None:
+        self._update(user_key, language_offered=language)
 
     def residence(self, user_key: str) -> str | None:
         user = self._get(user_key)

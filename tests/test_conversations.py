@@ -113,18 +113,25 @@ def test_the_language_menu_lists_every_language_in_its_own_script(stack):
 
 @pytest.mark.parametrize("language", SUPPORTED)
 def test_two_misunderstood_messages_in_a_row_offer_a_volunteer(stack, language):
-    # Tigrinya, then Chinese: scripts none of our languages use.
-    first, second = converse(stack.rasa_url, language, ["ኣነ ሕጂ ደኺመ", "我睡不着"])
+    # Ge'ez and Chinese letters mixed ("hello", "thanks"): no language to recognise and nothing
+    # the language model can read.
+    first, second = converse(stack.rasa_url, language, ["ሰላም 你好", "谢谢 የቐንየለይ"])
     assert texts(first) == expected_text(language, "utter_fallback", 1)
     assert "/ask_sleep" in [payload for _, payload in buttons(first)]
     assert texts(second) == expected_text(language, "utter_fallback", 0)
     assert [payload for _, payload in buttons(second)] == ["/book_session", "/show_menu"]
 
 
-@pytest.mark.parametrize("message", ["ሰላም ከመይ ኣለኹም", "我睡不着", "მე ვერ ვიძინებ"])
-def test_a_message_in_an_unsupported_script_is_met_with_a_request_to_rephrase(stack, message):
+@pytest.mark.parametrize(("message", "named"), [("ሰላም ከመይ ኣለኹም", "ትግርኛ"), ("我睡不着", ""), ("მე ვერ ვიძინებ", "")])
+def test_a_message_in_a_language_the_bot_does_not_speak_gets_english_dutch_and_the_language_menu(stack, message, named):
+    # Tigrinya (not spoken yet), Chinese, Georgian: the bot says so, naming the language in its own
+    # script when it knows it, and offers the languages it speaks.
     [replies] = converse(stack.rasa_url, "en", [message])
-    assert texts(replies) == expected_text("en", "utter_fallback", 1)
+    [reply] = replies
+    english = f"I cannot write in {named} yet." if named else "I cannot write in this language yet."
+    assert reply.text.startswith(english)
+    assert ("Ik kan nog niet in het " + named) in reply.text if named else "Ik kan nog niet in deze taal" in reply.text
+    assert [title for title, _ in buttons(replies)] == [native_name(code) for code in SUPPORTED]
 
 
 @pytest.mark.parametrize(
