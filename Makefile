@@ -81,6 +81,7 @@ extract: install
 
 bench: install catalogs model safety-net
 	$(PY) -m bench.safety_speed
+	$(PY) -m bench.language_id
 	$(PY) -m bench.latency
 	$(PY) -m bench.telegram_latency
 	$(PY) -m bench.crisis_latency

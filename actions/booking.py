@@ -93,7 +93,9 @@ def question(t: Translator, slot: str) -> tuple[str, list[dict[str, str]]]:
     if slot == "booking_adult":
         return t.pgettext("booking", "First: are you 18 years or older?"), buttons(yes, no, stop_button(t))
     if slot == "booking_language":
-        names = [(languages.native_name(code), languages.native_name(code)) for code in languages.SUPPORTED]
+        # The language the person writes in comes first: the likely answer, one tap away.
+        codes = sorted(languages.SUPPORTED, key=lambda code: code != t.language)
+        names = [(languages.native_name(code), languages.native_name(code)) for code in codes]
         text = t.pgettext(
             "booking",
             "In which language would you like to talk? The talks are usually in English. Other languages are "

@@ -82,6 +82,7 @@ def test_a_request_in_arabic_reaches_the_coordinators_who_plan_it(chat, stack):
     adult = last_message_with(chat, person, booking("ar", ADULT_QUESTION))
     answer(chat, person, adult, "/affirm")
     language = message_with_button(chat, person, "English")
+    assert keyboard_of(language)[0][0] == "العربية", "the language the person writes in comes first"
     answer(chat, person, language, "English")
     last_message_with(chat, person, booking("ar", TIMES_QUESTION))
     chat.send_text(person, "الثلاثاء الصبح")
