@@ -131,7 +131,13 @@ def main(conversations: int) -> dict:
     rasa_url = f"http://127.0.0.1:{rasa_port}"
     standin = TelegramStandIn(TOKEN)
     standin.start()
-    env = base_env(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=standin.url, RASA_URL=rasa_url, RUN_DIR=run_dir)
+    env = base_env(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_URL=standin.url,
+        RASA_URL=rasa_url,
+        RUN_DIR=run_dir,
+        PSEUDONYM_SECRET="bench-secret",
+    )
     bot = start(env, "Answering on Telegram")
     try:
         asyncio.run(compare(standin, rasa_url, range(1_000, 1_001), 5))  # warm-up

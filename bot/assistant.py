@@ -38,7 +38,7 @@ from bot.safety.responses import (
     crisis_messages,
     residence_confirmation,
 )
-from bot.users import CrisisState, UserStore
+from bot.users import CrisisState, LanguageState, UserStore
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +166,8 @@ ESCALATION, BOOKING, CRISIS_STATE = "escalation", "booking request", "crisis_sta
 BookingListener = Callable[[BookingView, bool], None]
 #: Erases everything about a person; returns what was deleted, for the person to read.
 Eraser = Callable[[str], list[str]]
+#: Told just before a person's data is erased (the hand-off clears the coordinators' group).
+ErasureListener = Callable[[str], None]
 
 
 class Assistant:
@@ -193,6 +195,7 @@ class Assistant:
         self.contacts: dict[str, int] = {}
         self.escalation_listeners: list[EscalationListener] = []
         self.booking_listeners: list[BookingListener] = []
+        self.erasure_listeners: list[ErasureListener] = []
         #: Escalations, booking requests and crisis states the database refused: see _save(). Without
         #: a journal file (tests, tools) they wait in memory.
         self.outbox = outbox if outbox is not None else Outbox()
@@ -217,6 +220,10 @@ class Assistant:
 
     async def handle_text(self, user_key: str, text: str, assessment: Assessment | None = None) -> list[Reply]:
         """Answers one message. `assessment`: the safety screen's verdict, if the caller already has it."""
+        try:
+            self.users.seen(user_key)
+        except DatabaseError as error:
+            log.error("Could not note that the person wrote (%s)", type(error).__name__)
         text = (text or "").strip()
         if not text:
             language = self.language(user_key)
@@ -249,13 +256,21 @@ class Assistant:
 
     def _follow_language(self, user_key: str, detection: language_id.Detection) -> reply_language.Decision:
         """Which language answers this message (bot.reply_language); stores what changed."""
-        decision = reply_language.decide(self.users.language_state(user_key), detection)
-        if decision.remember and decision.language:
-            self.users.set_language(user_key, decision.language)
-        elif decision.language is None and decision.unsupported is None:
-            self.users.set_language(user_key, languages.DEFAULT)  # asked once; English until they choose
-        if decision.offer:
-            self.users.set_offered_language(user_key, decision.offer)
+        try:
+            state = self.users.language_state(user_key)
+        except DatabaseError as error:
+            log.error("The person's language could not be read (%s)", type(error).__name__)
+            return reply_language.decide(LanguageState(languages.DEFAULT), detection)
+        decision = reply_language.decide(state, detection)
+        try:
+            if decision.remember and decision.language:
+                self.users.set_language(user_key, decision.language)
+            elif decision.language is None and decision.unsupported is None:
+                self.users.set_language(user_key, languages.DEFAULT)  # asked once; English until they choose
+            if decision.offer:
+                self.users.set_offered_language(user_key, decision.offer)
+        except DatabaseError as error:
+            log.error("The person's language could not be stored (%s)", type(error).__name__)
         return decision
 
     async def _answer(self, user_key: str, text: str) -> list[Reply]:
@@ -590,6 +605,11 @@ class Assistant:
             return [
                 Reply(t.pgettext("privacy", "I keep nothing about you here, so there is nothing to delete."), language)
             ]
+        for listener in self.erasure_listeners:
+            try:
+                listener(user_key)
+            except Exception:
+                log.exception("An erasure listener failed")
         try:
             deleted = self.eraser(user_key)
         except DatabaseError as error:

@@ -18,6 +18,18 @@ from bot.outbox import mark_stored
 
 OPEN, CLAIMED, RESOLVED, EXPIRED = "open", "claimed", "resolved", "expired"
 ACTIVE = (OPEN, CLAIMED)
+#: The event that records a person's message posted in the coordinators' group.
+RELAYED = "relayed"
+
+
+@dataclass(frozen=True)
+class GroupMessages:
+    """See EscalationLog.group_messages_of: escalation ids, and (message id, posted at) pairs."""
+
+    escalations: list[int]
+    quoted: list[tuple[int, datetime]]
+
+
 #: Levels in order of urgency; a new message never lowers an open escalation's level.
 URGENCY = {"request": 0, "third_party": 1, "violence": 2, "distress": 2, "acute": 3}
 EXCERPT_MESSAGES = 3
@@ -128,10 +140,11 @@ class EscalationLog:
             return EscalationView.of(row) if row else None
 
     def history(self, escalation_id: int) -> list[EventView]:
+        """What happened to an escalation; the relayed messages' ids (kept for erasure) are left out."""
         with self.db.session() as session:
             rows = session.scalars(
                 select(EscalationEvent)
-                .where(EscalationEvent.escalation_id == escalation_id)
+                .where(EscalationEvent.escalation_id == escalation_id, EscalationEvent.kind != RELAYED)
                 .order_by(EscalationEvent.id)
             )
             return [EventView(aware(e.at), e.kind, e.actor, e.note) for e in rows]
@@ -148,6 +161,10 @@ class EscalationLog:
             if won:
                 session.add(EscalationEvent(escalation_id=escalation_id, at=now, kind="claimed", actor=coordinator))
             return bool(won)
+
+    def take_over(self, escalation_id: int, coordinator: str) -> bool:
+        """Another coordinator takes a claimed escalation (logged as "taken_over")."""
+        return self._move(escalation_id, coordinator, (CLAIMED,), CLAIMED, "taken_over", claimed_by=coordinator)
 
     def release(self, escalation_id: int, coordinator: str) -> bool:
         """Hands a claimed escalation back: it is open again for anyone to claim."""
@@ -189,9 +206,30 @@ class EscalationLog:
             row.alert_message_id, row.alerted_at = message_id, now
             if reminder:
                 row.reminded_at = now
-            session.add(
-                EscalationEvent(escalation_id=escalation_id, at=now, kind="reminded" if reminder else "alerted")
-            )
+            kind = "reminded" if reminder else "alerted"
+            session.add(EscalationEvent(escalation_id=escalation_id, at=now, kind=kind, message_id=message_id))
+
+    def note_relayed(self, escalation_id: int, message_id: int) -> None:
+        """A message of the person was posted in the coordinators' group (kept so erasure reaches it)."""
+        with self.db.session() as session:
+            session.add(EscalationEvent(escalation_id=escalation_id, kind=RELAYED, message_id=message_id))
+
+    def group_messages_of(self, user_key: str) -> GroupMessages:
+        """What the coordinators' group shows of a person: their escalations' alerts (kept, to be
+        shown again without their messages) and every other post that quoted them (to go)."""
+        with self.db.session() as session:
+            escalations = session.execute(
+                select(Escalation.id, Escalation.alert_message_id).where(Escalation.user_key == user_key)
+            ).all()
+            current = {alert for _, alert in escalations if alert is not None}
+            posts = session.execute(
+                select(EscalationEvent.message_id, EscalationEvent.at).where(
+                    EscalationEvent.escalation_id.in_([number for number, _ in escalations]),
+                    EscalationEvent.message_id.is_not(None),
+                )
+            ).all()
+        quoted = [(message_id, aware(at)) for message_id, at in posts if message_id not in current]
+        return GroupMessages([number for number, _ in escalations], quoted)
 
     def audit(self, actor: str, action: str) -> None:
         with self.db.session() as session:

@@ -24,7 +24,7 @@ from bot import languages
 from bot.assistant import Assistant, Reply, booking_saved
 from bot.bookings import CLOSED, MAX_SESSIONS, BookingLog, BookingView
 from bot.db import DatabaseError
-from bot.escalations import ACTIVE, CLAIMED, OPEN, EscalationLog, EscalationView
+from bot.escalations import ACTIVE, CLAIMED, OPEN, EscalationLog, EscalationView, GroupMessages
 from bot.identity import pseudonym
 from bot.rasa_client import RasaClient
 from bot.safety.responses import emergency_numbers
@@ -32,7 +32,12 @@ from bot.telegram_app import URGENT, TelegramFrontEnd
 
 log = logging.getLogger(__name__)
 
-CALLBACK = re.compile(r"^esc:(claim|release|resolve|note):(\d+)$")
+#: Telegram lets a bot delete a message in a group for 48 hours; a margin for clocks and retries.
+DELETABLE_FOR = timedelta(hours=47)
+#: What an older relayed message is overwritten with once the person erased their data.
+ERASED = "🗑️ Erased at the person's request."
+
+CALLBACK = re.compile(r"^esc:(claim|takeover|release|resolve|note):(\d+)$")
 BOOKING_CALLBACK = re.compile(r"^book:(scheduled|done|cancelled):(\d+)$")
 #: Every message the bot posts in the group about an escalation starts with "#<id> ".
 HEADER = re.compile(r"^#(\d+) (✎)?")
@@ -91,11 +96,12 @@ def alert_keyboard(view: EscalationView) -> InlineKeyboardMarkup | None:
         first = InlineKeyboardButton("↩️ Release", callback_data=f"esc:release:{view.id}")
     else:
         return None
+    second_row = [InlineKeyboardButton("📝 Add note", callback_data=f"esc:note:{view.id}")]
+    if view.status == CLAIMED:
+        # Only the coordinator who claimed it writes to the person; a colleague takes over openly.
+        second_row.append(InlineKeyboardButton("🤝 Take over", callback_data=f"esc:takeover:{view.id}"))
     return InlineKeyboardMarkup(
-        [
-            [first, InlineKeyboardButton("✅ Resolve", callback_data=f"esc:resolve:{view.id}")],
-            [InlineKeyboardButton("📝 Add note", callback_data=f"esc:note:{view.id}")],
-        ]
+        [[first, InlineKeyboardButton("✅ Resolve", callback_data=f"esc:resolve:{view.id}")], second_row]
     )
 
 
@@ -158,6 +164,7 @@ class HandOff:
         self._timer: asyncio.Task | None = None
         assistant.escalation_listeners.append(self.on_escalation)
         assistant.booking_listeners.append(self.on_booking)
+        assistant.erasure_listeners.append(self.on_erasure)
 
     # --- life cycle ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -362,12 +369,51 @@ class HandOff:
             self.connected.pop(user_key, None)
             return False
         warning = f" ⚠️ {LEVEL_NAMES.get(level, level)}" if level else ""
-        await self._post(
+        posted = await self._post(
             f"#{escalation_id} ▸{warning}\n{text}",
             ForceReply(selective=False, input_field_placeholder="Reply to the person"),
             reply_to=view.alert_message_id,
         )
+        if posted is not None:
+            try:
+                self.escalations.note_relayed(escalation_id, posted.message_id)
+            except DatabaseError as error:
+                log.error("Could not note a relayed message for erasure (%s)", type(error).__name__)
         return True
+
+    # --- erasure -------------------------------------------------------------------------------
+    def on_erasure(self, user_key: str) -> None:
+        """Called by the Assistant just before a person's data is erased: their messages leave the
+        coordinators' group too. Telegram lets a bot delete its messages for 48 hours; older ones
+        are overwritten instead. The alerts stay (coordinators may still need their buttons),
+        shown again without the person's messages."""
+        try:
+            messages = self.escalations.group_messages_of(user_key)
+        except DatabaseError as error:
+            log.error("Could not find the person's messages in the group (%s)", type(error).__name__)
+            return
+        self.connected.pop(user_key, None)
+        self._spawn(self._erase_from_group(messages))
+
+    async def _erase_from_group(self, messages: GroupMessages) -> None:
+        await asyncio.sleep(0)  # the erasure itself runs first, so the alerts are shown without the messages
+        for message_id, posted_at in messages.quoted:
+            deleted = False
+            if datetime.now(timezone.utc) - posted_at < DELETABLE_FOR:
+                try:
+                    deleted = bool(
+                        await self.front.retrying(
+                            lambda message_id=message_id: self.front.app.bot.delete_message(
+                                self.coordinators.chat_id, message_id
+                            )
+                        )
+                    )
+                except Exception as error:
+                    log.info("Deleting a relayed message failed (%s); overwriting it", type(error).__name__)
+            if not deleted:
+                await self._edit(message_id, ERASED, None)
+        for escalation_id in messages.escalations:
+            await self._refresh_alert(escalation_id)
 
     # --- the coordinators' group ---------------------------------------------------------------
     def is_coordinator(self, user: User | None) -> bool:
@@ -397,6 +443,7 @@ class HandOff:
             return
         handlers: dict[str, Callable[[int, User], Awaitable[str]]] = {
             "claim": self.claim,
+            "takeover": self.take_over,
             "release": self.release,
             "resolve": self.resolve,
             "note": self.ask_for_note,
@@ -425,6 +472,13 @@ class HandOff:
             await self.front.send(view.chat_id, [Reply(text, view.language, urgent=True)])
             return f"#{escalation_id} is yours. Reply to its messages here to write to the person."
         return f"#{escalation_id} is yours, but this person cannot be reached from here."
+
+    async def take_over(self, escalation_id: int, coordinator: User) -> str:
+        """A colleague takes a claimed conversation over; the log keeps who did."""
+        if not self.escalations.take_over(escalation_id, self._actor(coordinator)):
+            return f"⚠️ #{escalation_id} is not claimed; press Claim."
+        await self._refresh_alert(escalation_id, note=f"🤝 Taken over by {coordinator.first_name}.")
+        return f"#{escalation_id} is yours now. Reply to its messages here to write to the person."
 
     async def release(self, escalation_id: int, coordinator: User) -> str:
         if not self.escalations.release(escalation_id, self._actor(coordinator)):
@@ -508,6 +562,11 @@ class HandOff:
             await self._post(f"#{escalation_id} is closed; your message was not sent.")
         elif view.status != CLAIMED:
             await self._post(f"#{escalation_id}: press Claim first; then your replies reach the person.")
+        elif view.claimed_by != self._actor(coordinator):
+            await self._post(
+                f"#{escalation_id} is claimed by a colleague, so your message was not sent. Press 🤝 Take over "
+                "on its alert to talk with the person yourself."
+            )
         elif view.chat_id is None:
             await self._post(f"#{escalation_id}: this person cannot be reached from here.")
         else:

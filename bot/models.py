@@ -76,6 +76,7 @@ class EscalationEvent(Base):
     kind = Column(String(24), nullable=False)  # created, alerted, claimed, released, resolved, note, ...
     actor = Column(String(64))  # a coordinator's pseudonymous key, or None for the bot
     note = Column(Text)
+    message_id = Column(BigInteger)  # "relayed": the person's message as posted in the coordinators' group
 
 
 class AuditEntry(Base):

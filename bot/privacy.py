@@ -6,12 +6,12 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import MetaData, Table, delete, inspect
+from sqlalchemy import MetaData, Table, delete, func, inspect, select
 
 from bot.bookings import BookingLog
 from bot.db import Database
 from bot.escalations import EscalationLog
-from bot.models import utcnow
+from bot.models import AuditEntry, Escalation, EscalationEvent, utcnow
 from bot.outbox import forget_stored
 from bot.tracker_store import EVENTS_TABLE
 from bot.users import SqlUserStore
@@ -54,6 +54,15 @@ class Privacy:
             with self.db.session() as session:
                 if session.execute(delete(events).where(events.c.sender_id == user_key)).rowcount:
                     deleted.append("conversation")
+        with self.db.session() as session:
+            # What coordinators wrote about the person, and any audit row that names their key.
+            theirs = select(Escalation.id).where(Escalation.user_key == user_key)
+            session.execute(
+                delete(EscalationEvent)
+                .where(EscalationEvent.escalation_id.in_(theirs), EscalationEvent.kind == "note")
+                .execution_options(synchronize_session=False)
+            )
+            session.execute(delete(AuditEntry).where(AuditEntry.actor == user_key))
         if self.escalations.forget_person(user_key):
             deleted.append("escalations")
         if self.bookings.forget_person(user_key):
@@ -62,14 +71,21 @@ class Privacy:
         return deleted
 
     def purge(self, retention: timedelta, escalation_retention: timedelta) -> PurgeReport:
-        """Deletes conversation events and profiles older than `retention`, closed escalations older
-        than `escalation_retention`."""
+        """Deletes conversations and profiles of people whose last message is older than
+        `retention`, and closed escalations older than `escalation_retention`."""
         cutoff = utcnow() - retention
         events_deleted = 0
         events = self._events_table()
         if events is not None:
+            # Whole conversations whose last event is older than the cutoff: an active person's
+            # early messages stay as long as the conversation goes on.
+            finished = (
+                select(events.c.sender_id)
+                .group_by(events.c.sender_id)
+                .having(func.max(events.c.timestamp) < cutoff.timestamp())
+            )
             with self.db.session() as session:
-                events_deleted = session.execute(delete(events).where(events.c.timestamp < cutoff.timestamp())).rowcount
+                events_deleted = session.execute(delete(events).where(events.c.sender_id.in_(finished))).rowcount
         stale = self.users.purge(cutoff)
         escalations = self.escalations.purge(escalation_retention)
         bookings = self.bookings.purge(retention)

@@ -127,7 +127,7 @@ class Settings:
             action_port=action_port,
             model_path=model,
             run_dir=run_dir,
-            pseudonym_secret=pseudonym_secret(env, run_dir),
+            pseudonym_secret=pseudonym_secret(env, run_dir, production=bool(token)),
             database_url=database_url,
             retention_days=int(_positive(env, "RETENTION_DAYS", DEFAULT_RETENTION_DAYS, "days")),
             escalation_retention_days=int(_positive(env, "ESCALATION_RETENTION_DAYS", 365, "days")),
@@ -136,10 +136,18 @@ class Settings:
         )
 
 
-def pseudonym_secret(env: Mapping[str, str], run_dir: Path) -> str:
-    """PSEUDONYM_SECRET, or one made on first start and kept in RUN_DIR, so keys stay stable across restarts."""
-    if env.get("PSEUDONYM_SECRET"):
-        return env["PSEUDONYM_SECRET"]
+def pseudonym_secret(env: Mapping[str, str], run_dir: Path, production: bool = False) -> str:
+    """PSEUDONYM_SECRET. On Telegram (`production`) it must be set: a secret kept in RUN_DIR, next to
+    the database, would let anyone holding a backup of both turn every key back into a Telegram id.
+    The terminal chat makes one on first start and keeps it in RUN_DIR."""
+    if env.get("PSEUDONYM_SECRET", "").strip():
+        return env["PSEUDONYM_SECRET"].strip()
+    if production:
+        raise SettingError(
+            "PSEUDONYM_SECRET must be set when the bot runs on Telegram. Make one with "
+            "`python -c 'import secrets; print(secrets.token_hex(32))'` and keep it apart from the "
+            "database and its backups: with both, anyone could turn the stored keys back into Telegram ids."
+        )
     path = run_dir / "pseudonym.secret"
     if not path.exists():
         run_dir.mkdir(parents=True, exist_ok=True)

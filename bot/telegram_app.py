@@ -27,7 +27,7 @@ from telegram.error import NetworkError, RetryAfter, TimedOut
 from telegram.ext import AIORateLimiter, Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from bot import languages
-from bot.assistant import Assistant, Reply
+from bot.assistant import ERASE_CANCELLED, ERASE_CONFIRMED, Assistant, Reply
 from bot.db import DatabaseError
 from bot.i18n import Catalogs
 from bot.identity import pseudonym
@@ -50,6 +50,8 @@ T = TypeVar("T")
 
 #: Commands shown in Telegram's menu, with their descriptions (translated per language).
 COMMANDS = ("start", "help", "topics", "language", "book", "privacy", "delete")
+#: What the person sends to the bot itself even while a coordinator talks with them.
+FOR_THE_BOT = ("/delete", "/privacy", ERASE_CONFIRMED, ERASE_CANCELLED)
 
 
 @dataclass(frozen=True)
@@ -283,6 +285,7 @@ class TelegramFrontEnd:
         key = pseudonym("telegram", user.id, self.secret)
         try:
             self.assistant.remember_client_language(key, user.language_code)
+            self.assistant.users.seen(key)
         except DatabaseError as error:  # never in the way of an answer, least of all a crisis answer
             log.error("Could not read or store the person's language (%s)", type(error).__name__)
         if update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE:
@@ -323,7 +326,8 @@ class TelegramFrontEnd:
             if self.handoff:
                 await self.handoff.relay_from_person(user_key, text, assessment.level.value)
             return
-        if self.handoff and await self.handoff.relay_from_person(user_key, text):
+        command = text.split(maxsplit=1)[0].split("@")[0] if text.strip() else ""
+        if command not in FOR_THE_BOT and self.handoff and await self.handoff.relay_from_person(user_key, text):
             return  # a coordinator is talking with this person
         async with self._chat_locks[chat_id]:
             if text.split(maxsplit=1)[0].split("@")[0] == "/start":
@@ -342,7 +346,7 @@ class TelegramFrontEnd:
         async with self._chat_locks[chat_id]:
             # The keyboard goes, so the same button cannot be pressed twice.
             await self.retrying(lambda: query.edit_message_reply_markup(reply_markup=None))
-            if self.handoff and user_key in self.handoff.connected:
+            if self.handoff and user_key in self.handoff.connected and query.data not in FOR_THE_BOT:
                 # A coordinator is talking with this person: they see which button was pressed.
                 await self.handoff.relay_from_person(user_key, f"[{button_title(query.message, query.data)}]")
                 return

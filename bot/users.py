@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
 from bot.db import Database
 from bot.models import User, aware, utcnow
@@ -16,6 +16,8 @@ from bot.models import User, aware, utcnow
 #: How long SqlUserStore keeps a row it read or wrote, and how many rows at most.
 CACHE_SECONDS = 60.0
 CACHE_SIZE = 10_000
+#: How often a person's last_seen is moved on while they write.
+SEEN_EVERY = 3600.0
 
 
 @dataclass
@@ -56,6 +58,9 @@ class UserStore(Protocol):
 
     def set_crisis(self, user_key: str, state: CrisisState | None) -> None: ...
 
+    def seen(self, user_key: str) -> None:
+        """The person wrote: what is kept about them is kept RETENTION_DAYS from now."""
+
 
 class MemoryUserStore:
     """Keeps preferences for the life of the process (the terminal chat)."""
@@ -86,6 +91,9 @@ class MemoryUserStore:
     def crisis(self, user_key: str) -> CrisisState | None:
         return self._crises.get(user_key)
 
+    def seen(self, user_key: str) -> None:
+        pass  # kept for the life of the process only
+
     def set_crisis(self, user_key: str, state: CrisisState | None) -> None:
         if state is None:
             self._crises.pop(user_key, None)
@@ -104,6 +112,7 @@ class SqlUserStore:
         self.db = db
         self.keep_seconds = keep_seconds
         self._recent: dict[str, tuple[float, User | None]] = {}
+        self._seen: dict[str, float] = {}
 
     def _get(self, user_key: str) -> User | None:
         kept = self._recent.get(user_key)
@@ -145,6 +154,18 @@ class SqlUserStore:
                 setattr(user, name, value)
             user.last_seen = utcnow()
         self._keep(user_key, user)
+
+    def seen(self, user_key: str) -> None:
+        """Moves last_seen on, at most once per SEEN_EVERY per person (a write per message would
+        cost more than the retention needs)."""
+        now = time.monotonic()
+        if now - self._seen.get(user_key, -SEEN_EVERY) < SEEN_EVERY:
+            return
+        if len(self._seen) >= CACHE_SIZE:
+            self._seen.clear()
+        self._seen[user_key] = now
+        with self.db.session() as session:
+            session.execute(update(User).where(User.key == user_key).values(last_seen=utcnow()))
 
     def language(self, user_key: str) -> str | None:
         user = self._get(user_key)

@@ -236,3 +236,76 @@ def test_a_restart_with_an_open_escalation_loses_nothing(group, stack):
     number = escalation_id(alert)
     group.press(ANNA, alert.message, f"esc:claim:{number}", first_name="Anna")
     group.wait_for(lambda: any("has joined this chat" in text for text in group.texts_to(808)))
+
+
+def test_erasing_while_talking_to_a_coordinator_clears_the_persons_words_from_the_group(group):
+    person = 871
+    group.send_text(person, "I have not slept for a week and I cannot stop shaking")
+    alert = wait_for_alert(group, "I cannot stop shaking")
+    number = escalation_id(alert)
+    group.press(ANNA, alert.message, f"esc:claim:{number}", first_name="Anna")
+    group.wait_for(lambda: [t for t in group.texts_to(person) if "has joined this chat" in t])
+    group.send_text(person, "my room is number 14 in the azc")
+    [relayed] = group.wait_for(
+        lambda: [c for c in group.calls_to("sendMessage", GROUP) if "my room is number 14" in c.params["text"]]
+    )
+
+    group.send_text(person, "/delete")  # to the bot, not relayed to the coordinator
+    question = group.wait_for(
+        lambda: [
+            c for c in group.calls_to("sendMessage", person) if "/erase_confirmed" in dict(keyboard_of(c)).values()
+        ]
+    )[-1]
+    group.press(person, question.message, "/erase_confirmed")
+
+    deleted = group.wait_for(
+        lambda: [
+            c
+            for c in group.calls_to("deleteMessage", GROUP)
+            if str(c.params["message_id"]) == str(relayed.result["message_id"])
+        ]
+    )
+    assert deleted
+    shown = group.wait_for(
+        lambda: [c for c in group.calls_to("editMessageText", GROUP) if f"#{number} " in c.params["text"]][-1:]
+    )
+    assert "cannot stop shaking" not in shown[-1].params["text"], "the alert is shown without the person's words"
+    assert keyboard_of(shown[-1]), "and keeps its buttons"
+    assert not any("/delete" in c.params["text"] for c in group.calls_to("sendMessage", GROUP))
+
+
+def test_only_the_coordinator_who_claimed_writes_to_the_person_until_a_colleague_takes_over(group):
+    person = 872
+    group.send_text(person, "can I talk to a real person please")
+    group.wait_for(lambda: any("I have asked a coordinator" in text for text in group.texts_to(person)))
+    alert = wait_for_alert(group, "asked for a person")
+    number = escalation_id(alert)
+    group.press(ANNA, alert.message, f"esc:claim:{number}", first_name="Anna")
+    group.wait_for(lambda: [t for t in group.texts_to(person) if "has joined this chat" in t])
+    group.send_text(person, "hello, are you there?")
+    [relayed] = group.wait_for(
+        lambda: [
+            c for c in group.calls_to("sendMessage", GROUP) if c.params["text"] == f"#{number} ▸\nhello, are you there?"
+        ]
+    )
+
+    group.send_group_text(GROUP, BOB, "Hi, this is Bob", reply_to=relayed.message, first_name="Bob")
+    group.wait_for(
+        lambda: [
+            c
+            for c in group.calls_to("sendMessage", GROUP)
+            if f"#{number} is claimed by a colleague" in c.params["text"]
+        ]
+    )
+    assert "🙋 Hi, this is Bob" not in group.texts_to(person)
+
+    claimed = [c for c in group.calls_to("editMessageText", GROUP) if f"#{number} " in c.params["text"]][-1]
+    assert ("🤝 Take over", f"esc:takeover:{number}") in keyboard_of(claimed)
+    group.press(BOB, alert.message, f"esc:takeover:{number}", first_name="Bob")
+    group.wait_for(
+        lambda: [c for c in group.calls_to("editMessageText", GROUP) if "Taken over by Bob" in c.params["text"]]
+    )
+    group.send_group_text(GROUP, BOB, "Hi, this is Bob", reply_to=relayed.message, first_name="Bob")
+    group.wait_for(lambda: "🙋 Hi, this is Bob" in group.texts_to(person))
+    group.send_group_text(GROUP, BOB, f"/escalation {number}", first_name="Bob")
+    group.wait_for(lambda: [c for c in group.calls_to("sendMessage", GROUP) if "taken_over" in c.params["text"]])

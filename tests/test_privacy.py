@@ -40,6 +40,8 @@ def test_privacy_explains_what_is_kept_for_how_long_and_who_sees_it(chat):
     [text] = chat.wait_for(lambda: chat.texts_to(PERSON + 1))
     assert "30 days" in text, "the retention period the Rasa server was started with (the default)"
     assert "Only coordinators" in text and "COA, IND" in text and "/delete" in text
+    assert "emergency number 112" in text, "when the one exception to 'nothing is shared' applies"
+    assert "coordinators' chat" in text and "may already have read them" in text
 
 
 def test_delete_asks_first_then_erases_everything_and_the_bots_messages(chat, stack):

@@ -150,7 +150,10 @@ class BrokenStore(MemoryUserStore):
     """A user store whose database refuses every call, as a locked SQLite file or a stopped server does."""
 
     def __getattribute__(self, name):
-        if name in {"language", "set_language", "residence", "crisis", "set_crisis", "set_residence"}:
+        if name in {
+            "language", "set_language", "language_state", "set_offered_language",
+            "residence", "crisis", "set_crisis", "set_residence", "seen",
+        }:  # fmt: skip
 
             def refuse(*args, **kwargs):
                 raise DatabaseError("database is locked")

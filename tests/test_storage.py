@@ -8,12 +8,12 @@ import sqlite3
 import threading
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import inspect, text, update
+from sqlalchemy import inspect, select, text, update
 
 from bot.bookings import BookingLog
 from bot.db import Database, migrate
 from bot.escalations import EscalationLog
-from bot.models import Escalation, User
+from bot.models import AuditEntry, Escalation, EscalationEvent, User
 from bot.privacy import Privacy
 from bot.tracker_store import tracker_store_config
 from bot.users import CrisisState, SqlUserStore
@@ -91,8 +91,11 @@ def test_two_coordinators_claiming_at_once_exactly_one_wins(database_url):
         assert len([e for e in log.history(view.id) if e.kind == "claimed"]) == 1
 
 
-def save_rasa_conversation(database_url: str, sender: str, age: timedelta = timedelta(0)) -> None:
-    """A conversation stored by Rasa's own SQL tracker store, as the Rasa server does."""
+def save_rasa_conversation(
+    database_url: str, sender: str, age: timedelta = timedelta(0), last_age: timedelta | None = None
+) -> None:
+    """A conversation stored by Rasa's own SQL tracker store, as the Rasa server does: a message
+    `age` ago and the bot's answer `last_age` ago (the same moment unless given)."""
     from rasa.core.tracker_store import SQLTrackerStore
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.events import BotUttered, UserUttered
@@ -102,8 +105,9 @@ def save_rasa_conversation(database_url: str, sender: str, age: timedelta = time
     config.pop("type")
     store = SQLTrackerStore(Domain.empty(), host=config.pop("url", None), **config)
     when = (datetime.now(timezone.utc) - age).timestamp()
+    last = (datetime.now(timezone.utc) - last_age).timestamp() if last_age is not None else when
     tracker = DialogueStateTracker.from_events(
-        sender, [UserUttered("I cannot sleep", timestamp=when), BotUttered("Here are some ideas", timestamp=when)]
+        sender, [UserUttered("I cannot sleep", timestamp=when), BotUttered("Here are some ideas", timestamp=last)]
     )
     asyncio.run(store.save(tracker))
     store.engine.dispose()
@@ -160,6 +164,43 @@ def test_the_purge_deletes_only_what_is_past_its_retention(database_url):
     assert log.get(old.id) is None, "closed escalations go after their own retention period"
     assert log.get(still_open.id) is not None, "an open escalation is never purged"
     assert (report.users, report.escalations) == (1, 1) and report.conversation_events >= 2
+
+
+def test_a_person_who_keeps_writing_keeps_their_conversation_and_settings(database_url):
+    """Retention counts from the person's last message: a conversation that began 40 days ago and
+    goes on today stays whole, and reading settings (not only changing them) keeps them."""
+    database = Database(database_url)
+    users, log = SqlUserStore(database, keep_seconds=0), EscalationLog(database)
+    save_rasa_conversation(database_url, "telegram-active", age=timedelta(days=40), last_age=timedelta(hours=1))
+    users.set_language("telegram-active", "fa")
+    long_ago = datetime.now(timezone.utc) - timedelta(days=40)
+    with database.session() as session:
+        session.execute(update(User).where(User.key == "telegram-active").values(last_seen=long_ago))
+
+    users.seen("telegram-active")  # they wrote today; nothing about them changed
+    Privacy(database, users, log, BookingLog(database)).purge(timedelta(days=30), timedelta(days=365))
+
+    assert rasa_event_count(database, "telegram-active") == 2, "the whole conversation stays"
+    assert users.language("telegram-active") == "fa"
+
+
+def test_erasure_also_removes_coordinators_notes_about_the_person_and_audit_rows_naming_them(database_url):
+    database = Database(database_url)
+    users, log = SqlUserStore(database), EscalationLog(database)
+    view, _ = log.record("telegram-noted", "acute", ("plan",), "ar", None, 78, "help")
+    other, _ = log.record("telegram-someone-else", "acute", ("plan",), "ar", None, 79, "help")
+    assert log.add_note(view.id, "coordinator-a", "Lives in azc Ter Apel, room 12")
+    assert log.add_note(other.id, "coordinator-a", "Called back at 14:00")
+    with database.session() as session:
+        session.add(AuditEntry(actor="telegram-noted", action="pressed claim"))
+
+    Privacy(database, users, log, BookingLog(database)).erase("telegram-noted")
+
+    with database.session() as session:
+        notes = session.scalars(select(EscalationEvent.note).where(EscalationEvent.kind == "note")).all()
+        audit = session.scalars(select(AuditEntry.actor)).all()
+    assert notes == ["Called back at 14:00"], "only the erased person's notes go"
+    assert "telegram-noted" not in audit
 
 
 def test_a_locked_database_does_not_block_the_crisis_reply_and_the_escalation_is_stored_later(tmp_path):

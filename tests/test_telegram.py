@@ -165,6 +165,16 @@ def test_a_malformed_token_stops_start_up_with_its_name():
     assert result.returncode == 2 and "TELEGRAM_BOT_TOKEN" in result.stderr
 
 
+def test_on_telegram_the_bot_refuses_to_start_without_a_pseudonym_secret_and_says_how_to_make_one():
+    env = base_env(TELEGRAM_BOT_TOKEN=TOKEN, RASA_URL="http://127.0.0.1:1")
+    env.pop("PSEUDONYM_SECRET", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert "PSEUDONYM_SECRET must be set" in result.stderr and "secrets.token_hex" in result.stderr
+
+
 def test_long_replies_are_split_at_paragraphs_under_the_limit():
     paragraphs = [f"Paragraph {n}. " + "Word " * 190 for n in range(8)]  # about 8 × 970 characters
     text = "\n\n".join(paragraphs)

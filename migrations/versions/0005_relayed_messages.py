@@ -1,0 +1,26 @@
+"""the coordinators' group message that an escalation event posted (relayed messages)
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-23 23:40:00.000000
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("escalation_events", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("message_id", sa.BigInteger(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("escalation_events", schema=None) as batch_op:
+        batch_op.drop_column("message_id")
