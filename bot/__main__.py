@@ -12,7 +12,7 @@ import sys
 import time
 from datetime import timedelta
 
-from bot import language_id
+from bot import language_id, log_privacy
 from bot.assistant import Assistant
 from bot.bookings import BookingLog
 from bot.db import Database, DatabaseError, migrate
@@ -264,16 +264,17 @@ def main(argv: list[str] | None = None) -> int:
         return safety_eval(args.dir, args.lexicons_only)
     if args.command == "safety-train":
         return safety_train()
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "WARNING"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # httpx logs every request URL, and Telegram's URLs contain the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    log_privacy.configure(os.environ.get("LOG_LEVEL", "WARNING"))
     try:
         settings = Settings.from_env(require_model=args.command == "run")
     except SettingError as error:
         print(f"Configuration error: {error}", file=sys.stderr)
         return 2
+    # Now that they are known, the secrets themselves are kept out of every log line too.
+    log_privacy.configure(
+        os.environ.get("LOG_LEVEL", "WARNING"),
+        [settings.telegram_token, settings.pseudonym_secret, settings.rasa_auth_token],
+    )
     if args.command == "run":
         return asyncio.run(run(settings, args.language))
     try:

@@ -31,7 +31,7 @@ def make_engine(url: str, wait_seconds: float = 5.0) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, future=True, connect_args={"timeout": wait_seconds})
+        engine = create_engine(url, future=True, hide_parameters=True, connect_args={"timeout": wait_seconds})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -41,8 +41,13 @@ def make_engine(url: str, wait_seconds: float = 5.0) -> Engine:
             cursor.close()
 
         return engine
+    # hide_parameters: an error's text never holds the values of a statement (message excerpts).
     return create_engine(
-        url, future=True, pool_pre_ping=True, connect_args={"connect_timeout": max(1, int(wait_seconds))}
+        url,
+        future=True,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        connect_args={"connect_timeout": max(1, int(wait_seconds))},
     )
 
 

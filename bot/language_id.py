@@ -54,8 +54,9 @@ _SCRIPTLESS_LATIN = re.compile(r"[A-Za-z\u00C0-\u024F]+")
 _LOANWORDS = re.compile(r"\b(azc|ind|coa|huisarts|gemeente|gehoor|ggz|ter apel|vreemdelingenpolitie)\b", re.IGNORECASE)
 
 #: How sure the model must be, and how far ahead of the next language, to name a language.
-MIN_CONFIDENCE = 0.2
-MIN_RATIO = 1.5
+#: A message of one or two words gives the model little to go on, so it must be surer then.
+MIN_CONFIDENCE, MIN_RATIO = 0.15, 1.3
+MIN_CONFIDENCE_SHORT, MIN_RATIO_SHORT = 0.2, 1.5
 #: How sure the model must be to read Arabic-script text without Persian letters as Persian.
 PERSIAN_WITHOUT_ITS_LETTERS = 0.8
 #: The first this many characters tell the language as well as the whole message, in bounded time.
@@ -150,7 +151,9 @@ def _by_model(text: str, script: str, candidates: tuple[str, ...], letters: int)
     confidence = best.value
     ratio = confidence / max(second.value if second else 0.0, 1e-9)
     code = best.language.iso_code_639_1.name.lower()
-    if confidence < MIN_CONFIDENCE or ratio < MIN_RATIO or code in STAND_INS:
+    short = len(text.split()) < 3
+    least, ratio_needed = (MIN_CONFIDENCE_SHORT, MIN_RATIO_SHORT) if short else (MIN_CONFIDENCE, MIN_RATIO)
+    if confidence < least or ratio < ratio_needed or code in STAND_INS:
         return Detection(None, script, confidence, f"model unsure ({code})")
     return Detection(code, script, confidence, "model")
 

@@ -58,6 +58,7 @@ class Settings:
     model_path: Path
     run_dir: Path
     pseudonym_secret: str
+    rasa_log_level: str
     database_url: str
     retention_days: int
     escalation_retention_days: int
@@ -128,12 +129,20 @@ class Settings:
             model_path=model,
             run_dir=run_dir,
             pseudonym_secret=pseudonym_secret(env, run_dir, production=bool(token)),
+            rasa_log_level=_log_level(env, "RASA_LOG_LEVEL", "INFO"),
             database_url=database_url,
             retention_days=int(_positive(env, "RETENTION_DAYS", DEFAULT_RETENTION_DAYS, "days")),
             escalation_retention_days=int(_positive(env, "ESCALATION_RETENTION_DAYS", 365, "days")),
             escalation_remind_after=_positive(env, "ESCALATION_REMIND_AFTER", 300, "seconds"),
             coordinator_hours=hours,
         )
+
+
+def _log_level(env: Mapping[str, str], name: str, default: str) -> str:
+    level = env.get(name, "").strip().upper() or default
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise SettingError(f"{name} must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {level!r}")
+    return level
 
 
 def pseudonym_secret(env: Mapping[str, str], run_dir: Path, production: bool = False) -> str:

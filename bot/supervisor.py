@@ -174,6 +174,10 @@ def child_env(settings: Settings) -> dict[str, str]:
         DATABASE_URL=settings.database_url,  # the action server counts booking requests
         RASA_TELEMETRY_ENABLED="false",
         TF_CPP_MIN_LOG_LEVEL="2",
+        # Rasa and the action server read LOG_LEVEL too; at DEBUG they log what people write, so
+        # they have their own setting, and their libraries stay at ERROR.
+        LOG_LEVEL=settings.rasa_log_level,
+        LOG_LEVEL_LIBRARIES="ERROR",
     )
     return env
 

@@ -320,6 +320,7 @@ class TelegramFrontEnd:
         chat_id, text = update.message.chat_id, update.message.text or ""
         user_key = self._user_key(update)
         assessment = await self.assistant.screen_message(user_key, text)
+        log.debug("A message of %d characters: screen says %s", len(text), assessment.level.value)
         if assessment.is_risk:
             # At once: not behind this chat's earlier messages, nor behind anyone else's.
             await self.send(chat_id, self.assistant.crisis_replies(user_key, assessment, text))
@@ -384,7 +385,10 @@ class TelegramFrontEnd:
                 await self.send(message.chat_id, self.assistant.crisis_replies(user_key, assessment, message.text))
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        log.error("Handling an update failed: %s", type(context.error).__name__)
+        # With its traceback: database errors hide their parameters (bot.db), and the log's
+        # formatter removes tokens and ids (bot.log_privacy).
+        error = context.error
+        log.error("Handling an update failed: %s", type(error).__name__, exc_info=error)
 
     # --- sending -------------------------------------------------------------------------------
     async def _while_typing(self, chat_id: int, work: Awaitable[T]) -> T:
