@@ -62,6 +62,9 @@ class TelegramStandIn:
         self._new_update: asyncio.Event | None = None
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.clock_offset = 0.0
+        self._sent_at: dict[int, float] = {}  # message id → when the bot sent it (stand-in clock)
+        self._webhook = ""
 
     # --- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -230,7 +233,8 @@ class TelegramStandIn:
             chat = str(params.get("chat_id"))
             queued = self.faults.get((method, chat)) or self.faults.get((method, None))
             fault = queued.pop(0) if queued else None
-            call = Call(method, params, accepted=fault is None)
+            refusal = None if fault else self._refusal(method, params)
+            call = Call(method, params, accepted=fault is None and refusal is None)
             self.calls.append(call)
             self._by_chat.setdefault((method, chat), []).append(call)
             if method == "sendMessage":
@@ -249,6 +253,9 @@ class TelegramStandIn:
             if status == 429:
                 body["parameters"] = {"retry_after": retry_after}
             return web.json_response(body, status=status)
+        if refusal:
+            status, description = refusal
+            return web.json_response({"ok": False, "error_code": status, "description": description}, status=status)
         if method == "getUpdates":
             return web.json_response({"ok": True, "result": await self._updates(params)})
         call.result = self._result(method, params)
@@ -270,14 +277,46 @@ class TelegramStandIn:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._new_update.wait(), max(0.01, deadline - time.monotonic()))
 
+    def advance_clock(self, seconds: float) -> None:
+        """Makes the Bot API live `seconds` later (for the 48 hours after which deleting fails)."""
+        self.clock_offset += seconds
+
+    def _refusal(self, method: str, params: dict[str, Any]) -> tuple[int, str] | None:
+        """What the real Bot API refuses among the limits this bot guards (called under the lock)."""
+        if method in ("sendMessage", "editMessageText"):
+            text = str(params.get("text", ""))
+            if not text.strip():
+                return 400, "Bad Request: message text is empty"
+            if len(text) > 4096:
+                return 400, "Bad Request: message is too long"
+        markup = params.get("reply_markup")
+        if isinstance(markup, dict):
+            for row in markup.get("inline_keyboard", []):
+                for button in row:
+                    if len(str(button.get("callback_data", "")).encode()) > 64:
+                        return 400, "Bad Request: BUTTON_DATA_INVALID"
+        if method == "deleteMessage":
+            sent = self._sent_at.get(int(params.get("message_id", 0)))
+            if sent is not None and time.time() + self.clock_offset - sent > 48 * 3600:
+                return 400, "Bad Request: message can't be deleted for everyone"
+        if method == "setWebhook":
+            self._webhook = str(params.get("url", ""))
+        elif method == "deleteWebhook":
+            self._webhook = ""
+        elif method == "getUpdates" and self._webhook:
+            return 409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook first"
+        return None
+
     def _result(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getMe":
             return BOT_USER
         if method in ("sendMessage", "editMessageText"):
             chat_id = int(params.get("chat_id", 0))
+            message_id = next(self._message_ids)
+            self._sent_at[message_id] = time.time() + self.clock_offset
             message = {
-                "message_id": next(self._message_ids),
-                "date": int(time.time()),
+                "message_id": message_id,
+                "date": int(time.time() + self.clock_offset),
                 "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
                 "from": BOT_USER,
                 "text": params.get("text", ""),

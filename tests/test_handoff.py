@@ -276,9 +276,8 @@ def test_erasing_while_talking_to_a_coordinator_clears_the_persons_words_from_th
 
 def test_only_the_coordinator_who_claimed_writes_to_the_person_until_a_colleague_takes_over(group):
     person = 872
-    group.send_text(person, "can I talk to a real person please")
-    group.wait_for(lambda: any("I have asked a coordinator" in text for text in group.texts_to(person)))
-    alert = wait_for_alert(group, "asked for a person")
+    group.send_text(person, "I keep seeing the soldiers from the checkpoint, flashbacks all day, I cannot cope")
+    alert = wait_for_alert(group, "soldiers from the checkpoint")
     number = escalation_id(alert)
     group.press(ANNA, alert.message, f"esc:claim:{number}", first_name="Anna")
     group.wait_for(lambda: [t for t in group.texts_to(person) if "has joined this chat" in t])
@@ -309,3 +308,37 @@ def test_only_the_coordinator_who_claimed_writes_to_the_person_until_a_colleague
     group.wait_for(lambda: "🙋 Hi, this is Bob" in group.texts_to(person))
     group.send_group_text(GROUP, BOB, f"/escalation {number}", first_name="Bob")
     group.wait_for(lambda: [c for c in group.calls_to("sendMessage", GROUP) if "taken_over" in c.params["text"]])
+
+
+def test_after_48_hours_the_persons_relayed_words_are_overwritten_since_telegram_refuses_deleting(group):
+    person = 873
+    group.send_text(person, "my heart races every night, I have panic attacks and cannot breathe")
+    alert = wait_for_alert(group, "my heart races every night")
+    number = escalation_id(alert)
+    group.press(ANNA, alert.message, f"esc:claim:{number}", first_name="Anna")
+    group.wait_for(lambda: [t for t in group.texts_to(person) if "has joined this chat" in t])
+    group.send_text(person, "I live on the second floor, door 7")
+    [relayed] = group.wait_for(
+        lambda: [c for c in group.calls_to("sendMessage", GROUP) if "second floor, door 7" in c.params["text"]]
+    )
+    group.advance_clock(49 * 3600)
+    try:
+        group.send_text(person, "/delete")
+        question = group.wait_for(
+            lambda: [
+                c for c in group.calls_to("sendMessage", person) if "/erase_confirmed" in dict(keyboard_of(c)).values()
+            ]
+        )[-1]
+        group.press(person, question.message, "/erase_confirmed")
+        overwritten = group.wait_for(
+            lambda: [
+                c
+                for c in group.calls_to("editMessageText", GROUP)
+                if str(c.params["message_id"]) == str(relayed.result["message_id"])
+            ]
+        )
+    finally:
+        group.advance_clock(-49 * 3600)
+    assert overwritten[-1].params["text"] == "🗑️ Erased at the person's request."
+    refused = [c for c in group.calls_to("deleteMessage", GROUP) if not c.accepted]
+    assert refused, "Telegram refused to delete it first"
