@@ -190,3 +190,18 @@ def database_url(request, tmp_path):
         engine.dispose()
     migrate(url)
     return url
+
+
+@pytest.fixture(scope="module")
+def telegram(stack):
+    """`python -m bot run` on the Telegram Bot API stand-in, with the session's Rasa and database;
+    one per test module."""
+    from tests.telegram_standin import TelegramStandIn
+    from tests.test_telegram import TOKEN, start_bot, stop_bot
+
+    standin = TelegramStandIn(TOKEN)
+    standin.start()
+    process = start_bot(standin, stack)
+    yield standin
+    stop_bot(process)
+    standin.stop()

@@ -238,25 +238,33 @@ def test_a_restart_with_an_open_escalation_loses_nothing(group, stack):
     group.wait_for(lambda: any("has joined this chat" in text for text in group.texts_to(808)))
 
 
-def test_erasing_while_talking_to_a_coordinator_clears_the_persons_words_from_the_group(group):
-    person = 871
-    group.send_text(person, "I have not slept for a week and I cannot stop shaking")
-    alert = wait_for_alert(group, "I cannot stop shaking")
-    number = escalation_id(alert)
+def claim_and_relay(group: TelegramStandIn, person: int, number: int, alert: Call, words: str) -> Call:
+    """Anna claims the alert and the person writes `words`; returns the post relaying them."""
     group.press(ANNA, alert.message, f"esc:claim:{number}", first_name="Anna")
     group.wait_for(lambda: [t for t in group.texts_to(person) if "has joined this chat" in t])
-    group.send_text(person, "my room is number 14 in the azc")
-    [relayed] = group.wait_for(
-        lambda: [c for c in group.calls_to("sendMessage", GROUP) if "my room is number 14" in c.params["text"]]
-    )
+    group.send_text(person, words)
+    [relayed] = group.wait_for(lambda: [c for c in group.calls_to("sendMessage", GROUP) if words in c.params["text"]])
+    return relayed
 
-    group.send_text(person, "/delete")  # to the bot, not relayed to the coordinator
+
+def erase_in_chat(group: TelegramStandIn, person: int) -> None:
+    """/delete (to the bot, not relayed to the coordinator), then the confirming button."""
+    group.send_text(person, "/delete")
     question = group.wait_for(
         lambda: [
             c for c in group.calls_to("sendMessage", person) if "/erase_confirmed" in dict(keyboard_of(c)).values()
         ]
     )[-1]
     group.press(person, question.message, "/erase_confirmed")
+
+
+def test_erasing_while_talking_to_a_coordinator_clears_the_persons_words_from_the_group(group):
+    person = 871
+    group.send_text(person, "I have not slept for a week and I cannot stop shaking")
+    alert = wait_for_alert(group, "I cannot stop shaking")
+    number = escalation_id(alert)
+    relayed = claim_and_relay(group, person, number, alert, "my room is number 14 in the azc")
+    erase_in_chat(group, person)
 
     deleted = group.wait_for(
         lambda: [
@@ -266,10 +274,14 @@ def test_erasing_while_talking_to_a_coordinator_clears_the_persons_words_from_th
         ]
     )
     assert deleted
+    # The alert is shown again without the person's words, and keeps its buttons.
     shown = group.wait_for(
-        lambda: [c for c in group.calls_to("editMessageText", GROUP) if f"#{number} " in c.params["text"]][-1:]
+        lambda: [
+            c
+            for c in group.calls_to("editMessageText", GROUP)
+            if f"#{number} " in c.params["text"] and "cannot stop shaking" not in c.params["text"]
+        ]
     )
-    assert "cannot stop shaking" not in shown[-1].params["text"], "the alert is shown without the person's words"
     assert keyboard_of(shown[-1]), "and keeps its buttons"
     assert not any("/delete" in c.params["text"] for c in group.calls_to("sendMessage", GROUP))
 
@@ -315,21 +327,10 @@ def test_after_48_hours_the_persons_relayed_words_are_overwritten_since_telegram
     group.send_text(person, "my heart races every night, I have panic attacks and cannot breathe")
     alert = wait_for_alert(group, "my heart races every night")
     number = escalation_id(alert)
-    group.press(ANNA, alert.message, f"esc:claim:{number}", first_name="Anna")
-    group.wait_for(lambda: [t for t in group.texts_to(person) if "has joined this chat" in t])
-    group.send_text(person, "I live on the second floor, door 7")
-    [relayed] = group.wait_for(
-        lambda: [c for c in group.calls_to("sendMessage", GROUP) if "second floor, door 7" in c.params["text"]]
-    )
+    relayed = claim_and_relay(group, person, number, alert, "I live on the second floor, door 7")
     group.advance_clock(49 * 3600)
     try:
-        group.send_text(person, "/delete")
-        question = group.wait_for(
-            lambda: [
-                c for c in group.calls_to("sendMessage", person) if "/erase_confirmed" in dict(keyboard_of(c)).values()
-            ]
-        )[-1]
-        group.press(person, question.message, "/erase_confirmed")
+        erase_in_chat(group, person)
         overwritten = group.wait_for(
             lambda: [
                 c

@@ -12,22 +12,12 @@ from bot import languages
 from tests.conversation import ARABIC_SCRIPT, article_title
 from tests.telegram_standin import TelegramStandIn
 from tests.test_conversations import ASK
-from tests.test_telegram import TOKEN, keyboard_of, pressed, start_bot, stop_bot
+from tests.test_telegram import keyboard_of, pressed
 
 #: A question about sleep in each language, as the conversation tests ask it.
 SLEEP = {language: asked["sleep"] for language, asked in ASK.items()}
 
 _people = itertools.count(7001)
-
-
-@pytest.fixture(scope="module")
-def telegram(stack):
-    standin = TelegramStandIn(TOKEN)
-    standin.start()
-    process = start_bot(standin, stack)
-    yield standin
-    stop_bot(process)
-    standin.stop()
 
 
 def write(telegram: TelegramStandIn, person: int, text: str, phone: str = "en", replies: int = 1) -> list[str]:

@@ -54,16 +54,6 @@ def stop_bot(process: subprocess.Popen) -> None:
     assert all(f"'{user_id}'" not in process.log.buffer for user_id in (101, 102, 103, 201))
 
 
-@pytest.fixture(scope="module")
-def telegram(stack):
-    standin = TelegramStandIn(TOKEN)
-    standin.start()
-    process = start_bot(standin, stack)
-    yield standin
-    stop_bot(process)
-    standin.stop()
-
-
 def keyboard_of(call) -> list[tuple[str, str]]:
     markup = call.params.get("reply_markup") or {}
     return [(button["text"], button["callback_data"]) for row in markup.get("inline_keyboard", []) for button in row]
