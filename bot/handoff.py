@@ -3,7 +3,9 @@
 Each escalation is posted as an alert with Claim, Resolve and Add note buttons. A coordinator who
 claims it is connected to the person: the person's messages are posted in the group as replies to
 the alert (headed "#<id> ▸"), and the coordinator's replies to those messages go back to the person.
-Rasa is paused meanwhile and resumed on Release or Resolve. A timer re-posts alerts nobody claimed
+Meanwhile the front end keeps the person's messages from Rasa (Rasa is not paused: a failed
+"resume" would leave the person without answers, and /privacy and /delete must still be answered
+during a hand-off). A timer re-posts alerts nobody claimed
 in time and retries alerts Telegram did not take. Coordinator texts are in English, the programme's
 working language; everything the person reads is in their own language.
 """
@@ -460,7 +462,6 @@ class HandOff:
         assert view is not None
         if view.user_key is not None:
             self.connected[view.user_key] = escalation_id
-            await self.rasa.add_event(view.user_key, {"event": "pause"})
         await self._refresh_alert(escalation_id, note=f"✋ Claimed by {coordinator.first_name}.")
         if view.chat_id is not None:
             t = self.front.catalogs.for_language(view.language)
@@ -502,6 +503,8 @@ class HandOff:
         if view is None or view.user_key is None:
             return
         self.connected.pop(view.user_key, None)
+        # Conversations paused by earlier versions of the hand-off are resumed; for the others
+        # this changes nothing.
         await self.rasa.add_event(view.user_key, {"event": "resume"})
         if view.chat_id is None:
             return

@@ -103,8 +103,6 @@ def test_claim_connects_a_coordinator_both_ways_and_release_gives_the_chat_back(
     )
     assert "Claimed by Anna" in edited[-1].params["text"]
     sender = pseudonym("telegram", 802, "s")
-    tracker = httpx.get(f"{stack.rasa_url}/conversations/{sender}/tracker", params={"token": stack.auth_token}).json()
-    assert tracker["paused"] is True, "Rasa is paused while a person talks"
 
     # The person writes: it reaches the group, not Rasa.
     before = len(group.texts_to(802))
@@ -125,6 +123,14 @@ def test_claim_connects_a_coordinator_both_ways_and_release_gives_the_chat_back(
         lambda: any(c.params["text"] == f"#{number} ▸\n[😴 Sleep]" for c in group.calls_to("sendMessage", GROUP))
     )
     assert len(group.texts_to(802)) == before + 1, "the bot itself said nothing meanwhile"
+    tracker = httpx.get(f"{stack.rasa_url}/conversations/{sender}/tracker", params={"token": stack.auth_token}).json()
+    said_to_rasa = [event.get("text") for event in tracker["events"] if event["event"] == "user"]
+    assert "I feel so alone here" not in said_to_rasa, "what the person tells a coordinator never reaches Rasa"
+    assert tracker["paused"] is False, "Rasa is never paused, so a failed resume cannot leave anyone unanswered"
+    # /privacy is for the bot, even now: it answers, and the coordinator does not see the command.
+    group.send_text(802, "/privacy")
+    group.wait_for(lambda: any(text.startswith("Your privacy matters") for text in group.texts_to(802)))
+    assert not any(c.params["text"] == f"#{number} ▸\n/privacy" for c in group.calls_to("sendMessage", GROUP))
 
     # Release: Rasa takes over again and greets the person back.
     group.press(ANNA, alert.message, f"esc:release:{number}", first_name="Anna")
@@ -148,7 +154,8 @@ def test_nobody_claims_in_time_so_the_alert_comes_again_and_the_person_is_told(g
     assert "🚨" not in overdue[0].params["text"].split("\n")[0], "severe distress is not marked urgent"
     texts = group.wait_for(lambda: [t for t in group.texts_to(803) if "as soon as possible" in t])
     assert texts
-    assert any("113" in text for text in group.texts_to(803)[-2:]), "and the crisis numbers again"
+    # And the crisis numbers again, right after it (the two messages arrive one after the other).
+    group.wait_for(lambda: any("113" in text for text in group.texts_to(803)[-2:]))
 
 
 def test_two_coordinators_pressing_claim_at_once_exactly_one_wins(group):
