@@ -274,8 +274,16 @@ class EscalationLog:
 
     # --- privacy -------------------------------------------------------------------------------
     def forget_person(self, user_key: str) -> int:
-        """Erases the link between a person and their escalations; the pseudonymous record stays."""
+        """Erases the link between a person and their escalations, the coordinators' notes about
+        them and any audit row naming their key; the pseudonymous record stays."""
         with self.db.session() as session:
+            theirs = select(Escalation.id).where(Escalation.user_key == user_key)
+            session.execute(
+                delete(EscalationEvent)
+                .where(EscalationEvent.escalation_id.in_(theirs), EscalationEvent.kind == "note")
+                .execution_options(synchronize_session=False)
+            )
+            session.execute(delete(AuditEntry).where(AuditEntry.actor == user_key))
             return session.execute(
                 update(Escalation)
                 .where(Escalation.user_key == user_key)

@@ -398,7 +398,8 @@ class HandOff:
         self._spawn(self._erase_from_group(messages))
 
     async def _erase_from_group(self, messages: GroupMessages) -> None:
-        await asyncio.sleep(0)  # the erasure itself runs first, so the alerts are shown without the messages
+        # Runs once the erasure itself is done (on_erasure is called just before it, in the same
+        # step), so the alerts are shown again without the person's messages.
         for message_id, posted_at in messages.quoted:
             deleted = False
             if datetime.now(timezone.utc) - posted_at < DELETABLE_FOR:

@@ -11,7 +11,7 @@ from sqlalchemy import MetaData, Table, delete, func, inspect, select
 from bot.bookings import BookingLog
 from bot.db import Database
 from bot.escalations import EscalationLog
-from bot.models import AuditEntry, Escalation, EscalationEvent, utcnow
+from bot.models import utcnow
 from bot.outbox import forget_stored
 from bot.tracker_store import EVENTS_TABLE
 from bot.users import SqlUserStore
@@ -54,15 +54,6 @@ class Privacy:
             with self.db.session() as session:
                 if session.execute(delete(events).where(events.c.sender_id == user_key)).rowcount:
                     deleted.append("conversation")
-        with self.db.session() as session:
-            # What coordinators wrote about the person, and any audit row that names their key.
-            theirs = select(Escalation.id).where(Escalation.user_key == user_key)
-            session.execute(
-                delete(EscalationEvent)
-                .where(EscalationEvent.escalation_id.in_(theirs), EscalationEvent.kind == "note")
-                .execution_options(synchronize_session=False)
-            )
-            session.execute(delete(AuditEntry).where(AuditEntry.actor == user_key))
         if self.escalations.forget_person(user_key):
             deleted.append("escalations")
         if self.bookings.forget_person(user_key):

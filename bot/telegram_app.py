@@ -331,7 +331,7 @@ class TelegramFrontEnd:
         if command not in FOR_THE_BOT and self.handoff and await self.handoff.relay_from_person(user_key, text):
             return  # a coordinator is talking with this person
         async with self._chat_locks[chat_id]:
-            if text.split(maxsplit=1)[0].split("@")[0] == "/start":
+            if command == "/start":
                 language_code = update.effective_user.language_code if update.effective_user else None
                 replies = await self._while_typing(chat_id, self.assistant.start(user_key, language_code))
             else:
