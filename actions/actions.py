@@ -15,10 +15,10 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.content import ContentError, Library
-from bot import languages
-from bot.i18n import default_catalogs
-from bot.safety.net import RISK_INTENTS
-from bot.safety.screen import Level
+from bot.core import languages
+from bot.core.i18n import default_catalogs
+from bot.core.safety.net import RISK_INTENTS
+from bot.core.safety.screen import Level
 
 log = logging.getLogger(__name__)
 

@@ -21,11 +21,11 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import reply_language
-from bot import languages
-from bot.bookings import MAX_SESSIONS, BookingLog
-from bot.db import Database, DatabaseError
-from bot.i18n import Translator, default_catalogs
-from bot.resources import load_resources
+from bot.core import languages
+from bot.core.i18n import Translator, default_catalogs
+from bot.core.resources import load_resources
+from bot.storage.bookings import MAX_SESSIONS, BookingLog
+from bot.storage.db import Database, DatabaseError
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import yaml
 
 from bot import PROJECT_ROOT
-from bot.organisation import load_organisation
-from bot.resources import load_resources
+from bot.core.organisation import load_organisation
+from bot.core.resources import load_resources
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Benchmark: how well and how fast bot.language_id tells the language of short chat messages.
+"""Benchmark: how well and how fast bot.core.language_id tells the language of short chat messages.
 
     .venv/bin/python -m bench.language_id [DIR ...]
 
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from bot import language_id
+from bot.core import language_id
 
 ROOT = Path(__file__).resolve().parent.parent
 HELDOUT = ROOT / "tests" / "language_id" / "heldout"

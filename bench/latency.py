@@ -27,10 +27,10 @@ from pathlib import Path
 import aiohttp
 import httpx
 
-from bot.assistant import Assistant
-from bot.i18n import Catalogs
-from bot.rasa_client import RasaClient
-from bot.users import MemoryUserStore
+from bot.conversation.assistant import Assistant
+from bot.conversation.rasa_client import RasaClient
+from bot.core.i18n import Catalogs
+from bot.storage.users import MemoryUserStore
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import yaml
 
-from bot.safety import SafetyScreen
-from bot.safety.nets import RiskScreen
+from bot.core.safety import SafetyScreen
+from bot.core.safety.nets import RiskScreen
 
 ROOT = Path(__file__).resolve().parent.parent
 

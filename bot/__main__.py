@@ -12,22 +12,22 @@ import sys
 import time
 from datetime import timedelta
 
-from bot import language_id, log_privacy
-from bot.assistant import Assistant
-from bot.bookings import BookingLog
-from bot.db import Database, DatabaseError, migrate
-from bot.escalations import EscalationLog
-from bot.handoff import Coordinators, HandOff
-from bot.i18n import default_catalogs
-from bot.identity import pseudonym
-from bot.outbox import FILE_NAME, Outbox, keep_replaying
-from bot.privacy import Privacy
-from bot.rasa_client import RasaClient
+from bot.conversation.assistant import Assistant
+from bot.conversation.outbox import FILE_NAME, Outbox, keep_replaying
+from bot.conversation.rasa_client import RasaClient
+from bot.coordinators.handoff import Coordinators, HandOff
+from bot.core import language_id, log_privacy
+from bot.core.i18n import default_catalogs
+from bot.core.identity import pseudonym
 from bot.settings import SettingError, Settings
+from bot.storage.bookings import BookingLog
+from bot.storage.db import Database, DatabaseError, migrate
+from bot.storage.escalations import EscalationLog
+from bot.storage.privacy import Privacy
+from bot.storage.users import SqlUserStore
 from bot.supervisor import Supervisor
-from bot.telegram_app import TelegramFrontEnd, WebhookConfig
+from bot.telegram_front.application import TelegramFrontEnd, WebhookConfig
 from bot.terminal import TerminalChat, stdin_reader
-from bot.users import SqlUserStore
 
 #: The retention purge runs this often inside the bot (and on demand: `python -m bot purge`).
 PURGE_EVERY = timedelta(days=1)
@@ -148,9 +148,9 @@ def safety_check(language: str | None, use_nlu: bool, use_model: bool) -> int:
     reachable (RASA_URL, with RASA_AUTH_TOKEN), the Rasa model's risk intents have the last word,
     as in a conversation.
     """
-    from bot.languages import resolve
-    from bot.safety import net
-    from bot.safety.nets import RiskScreen, with_rasa
+    from bot.core.languages import resolve
+    from bot.core.safety import net
+    from bot.core.safety.nets import RiskScreen, with_rasa
 
     screen = RiskScreen.load(use_model=None if use_model else False)
     if screen.problem:
@@ -178,10 +178,10 @@ def safety_eval(directory: str | None, lexicons_only: bool) -> int:
     With --dir tests/safety: the lexicon net alone on its own (tuned) regression set."""
     from pathlib import Path
 
-    from bot.safety import Level, SafetyScreen, net
-    from bot.safety.evaluation import evaluate, markdown_report, report, tally
-    from bot.safety.examples import HELDOUT_DIR, ExamplesError, load_dir
-    from bot.safety.nets import RiskScreen, with_rasa
+    from bot.core.safety import Level, SafetyScreen, net
+    from bot.core.safety.evaluation import evaluate, markdown_report, report, tally
+    from bot.core.safety.examples import HELDOUT_DIR, ExamplesError, load_dir
+    from bot.core.safety.nets import RiskScreen, with_rasa
 
     try:
         examples = load_dir(Path(directory) if directory else HELDOUT_DIR)
@@ -211,10 +211,10 @@ def safety_eval(directory: str | None, lexicons_only: bool) -> int:
 
 def safety_train() -> int:
     """Trains the model net on content/safety/examples/ and chooses its thresholds."""
-    from bot.safety.encoder import E5Encoder, EncoderUnavailable
-    from bot.safety.model_net import MODEL_PATH, choose_thresholds, train
-    from bot.safety.nets import decide
-    from bot.safety.screen import SafetyScreen
+    from bot.core.safety.encoder import E5Encoder, EncoderUnavailable
+    from bot.core.safety.model_net import MODEL_PATH, choose_thresholds, train
+    from bot.core.safety.nets import decide
+    from bot.core.safety.screen import SafetyScreen
 
     try:
         encoder = E5Encoder.load(threads=os.cpu_count())
@@ -299,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def escalations_command(log: EscalationLog, args: argparse.Namespace) -> int:
-    from bot import escalation_report
+    from bot.coordinators import report as escalation_report
 
     fmt = args.format or ("csv" if args.action == "export" else "table")
     if args.action == "show":

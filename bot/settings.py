@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot import PROJECT_ROOT
-from bot.office_hours import OfficeHours
+from bot.core.office_hours import OfficeHours
 
 
 class SettingError(ValueError):

@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 
 from bot import PROJECT_ROOT
+from bot.rasa_plugins.tracker_store import write_endpoints
 from bot.settings import Settings
-from bot.tracker_store import write_endpoints
 
 log = logging.getLogger(__name__)
 

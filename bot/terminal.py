@@ -10,9 +10,9 @@ import asyncio
 import sys
 from typing import TextIO
 
-from bot.assistant import Assistant, Reply
-from bot.languages import is_rtl
-from bot.rasa_client import Button
+from bot.conversation.assistant import Assistant, Reply
+from bot.conversation.rasa_client import Button
+from bot.core.languages import is_rtl
 
 PROMPT = "you> "
 RLM = "\u200f"  # keeps right-to-left lines in order on terminals that honour it

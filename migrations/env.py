@@ -1,4 +1,4 @@
-"""Alembic environment: migrates the database named in the config (set by bot.db.migrate)."""
+"""Alembic environment: migrates the database named in the config (set by bot.storage.db.migrate)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import os
 from alembic import context
 from sqlalchemy import create_engine
 
-from bot.models import Base
+from bot.storage.models import Base
 
 config = context.config
-# bot.db.migrate passes the URL; by hand, DATABASE_URL or alembic.ini's default.
+# bot.storage.db.migrate passes the URL; by hand, DATABASE_URL or alembic.ini's default.
 url = config.attributes.get("url") or os.environ.get("DATABASE_URL") or config.get_main_option("sqlalchemy.url")
 
 

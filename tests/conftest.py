@@ -178,7 +178,7 @@ def database_url(request, tmp_path):
     """An empty, migrated database of each kind the bot supports."""
     from sqlalchemy import create_engine, text
 
-    from bot.db import migrate
+    from bot.storage.db import migrate
 
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'bot.db'}"

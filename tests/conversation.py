@@ -9,13 +9,13 @@ from pathlib import Path
 
 import yaml
 
-from bot.assistant import Assistant, Reply
-from bot.i18n import Catalogs
-from bot.organisation import load_organisation
-from bot.rasa_client import RasaClient
-from bot.resources import load_resources
+from bot.conversation.assistant import Assistant, Reply
+from bot.conversation.rasa_client import RasaClient
+from bot.core.i18n import Catalogs
+from bot.core.organisation import load_organisation
+from bot.core.resources import load_resources
 from bot.settings import DEFAULT_RETENTION_DAYS
-from bot.users import MemoryUserStore
+from bot.storage.users import MemoryUserStore
 
 ROOT = Path(__file__).resolve().parent.parent
 

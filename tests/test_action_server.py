@@ -9,7 +9,7 @@ import sys
 import httpx
 import pytest
 
-from bot.i18n import Catalogs
+from bot.core.i18n import Catalogs
 from tests.conftest import ROOT, base_env, free_port, wait_until_healthy
 
 

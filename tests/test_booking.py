@@ -9,10 +9,10 @@ import sqlite3
 
 import pytest
 
-from bot.bookings import BookingLog
-from bot.db import Database, migrate
-from bot.i18n import Catalogs
-from bot.identity import pseudonym
+from bot.core.i18n import Catalogs
+from bot.core.identity import pseudonym
+from bot.storage.bookings import BookingLog
+from bot.storage.db import Database, migrate
 from tests.telegram_standin import Call, TelegramStandIn
 from tests.test_handoff import ANNA, GROUP, coordinator_settings
 from tests.test_telegram import TOKEN, keyboard_of, start_bot, stop_bot
@@ -186,10 +186,10 @@ def test_a_fourth_request_is_declined_kindly_with_other_help(chat, stack):
 
 
 def test_a_locked_database_delays_the_confirmation_until_the_request_is_stored(tmp_path):
-    from bot.assistant import Assistant
-    from bot.i18n import default_catalogs
-    from bot.rasa_client import RasaClient
-    from bot.users import MemoryUserStore
+    from bot.conversation.assistant import Assistant
+    from bot.conversation.rasa_client import RasaClient
+    from bot.core.i18n import default_catalogs
+    from bot.storage.users import MemoryUserStore
 
     url = f"sqlite:///{tmp_path / 'bot.db'}"
     migrate(url)

@@ -8,8 +8,8 @@ import string
 import pytest
 from babel.messages.pofile import read_po
 
-from bot.i18n import Catalogs
-from bot.languages import SUPPORTED
+from bot.core.i18n import Catalogs
+from bot.core.languages import SUPPORTED
 from tests.conftest import ROOT
 
 TRANSLATED = [code for code in SUPPORTED if code != "en"]
@@ -44,7 +44,7 @@ def test_translations_keep_every_placeholder(language):
 
 
 def test_the_template_is_up_to_date_with_the_domain():
-    from bot.catalog_extract import extract_domain
+    from bot.rasa_plugins.babel_extract import extract_domain
 
     with (ROOT / "domain" / "responses.yml").open("rb") as handle:
         in_domain = {(context, text) for _, _, (context, text), _ in extract_domain(handle, None, None, None)}

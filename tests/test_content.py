@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from actions.content import MAX_PART_CHARS, ContentError, Library
-from bot.languages import SUPPORTED
+from bot.core.languages import SUPPORTED
 from tests.conftest import ROOT
 
 LIBRARY = Library()

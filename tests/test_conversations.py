@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.languages import SUPPORTED, native_name
-from bot.organisation import load_organisation
+from bot.core.languages import SUPPORTED, native_name
+from bot.core.organisation import load_organisation
 from tests.conversation import article_title, buttons, converse, expected_text, looks_written_in, texts
 
 # One natural way to ask, per language and intent. None of these is in the training data.

@@ -12,7 +12,7 @@ import threading
 import httpx
 import pytest
 
-from bot.identity import pseudonym
+from bot.core.identity import pseudonym
 from tests.conftest import ROOT, base_env
 from tests.conversation import article_title
 from tests.telegram_standin import Call, TelegramStandIn

@@ -1,5 +1,5 @@
-"""Recognising the language of a message (bot.language_id) and choosing the language of the answer
-(bot.reply_language): no Rasa, no bot process."""
+"""Recognising the language of a message (bot.core.language_id) and choosing the language of the answer
+(bot.conversation.reply_language): no Rasa, no bot process."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pytest
 import yaml
 
 from bench.language_id import HELDOUT, evaluate
-from bot import language_id, languages
-from bot.language_id import Detection
-from bot.reply_language import Decision, decide, language_menu, menu_question, unsupported_message
-from bot.users import LanguageState
+from bot.conversation.reply_language import Decision, decide, language_menu, menu_question, unsupported_message
+from bot.core import language_id, languages
+from bot.core.language_id import Detection
+from bot.storage.users import LanguageState
 
 FLOORS = Path(__file__).parent / "language_id" / "heldout_floors.yml"
 
@@ -128,6 +128,6 @@ def test_the_first_question_asks_in_every_language(catalogs):
 
 @pytest.fixture(scope="module")
 def catalogs():
-    from bot.i18n import Catalogs
+    from bot.core.i18n import Catalogs
 
     return Catalogs()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.languages import find_language_name, is_rtl, language_of, native_name, normalize
+from bot.core.languages import find_language_name, is_rtl, language_of, native_name, normalize
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,10 @@
-"""Logs hold no message text, Telegram ids or secrets, at DEBUG too (bot.log_privacy)."""
+"""Logs hold no message text, Telegram ids or secrets, at DEBUG too (bot.core.log_privacy)."""
 
 from __future__ import annotations
 
 import logging
 
-from bot.log_privacy import RedactingFormatter, redact
+from bot.core.log_privacy import RedactingFormatter, redact
 from tests.telegram_standin import TelegramStandIn
 from tests.test_telegram import TOKEN, start_bot, stop_bot
 

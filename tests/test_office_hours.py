@@ -7,14 +7,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.assistant import Assistant
-from bot.db import Database, migrate
-from bot.escalations import EscalationLog
-from bot.i18n import default_catalogs
-from bot.office_hours import TIMEZONE, OfficeHours
-from bot.rasa_client import RasaClient
+from bot.conversation.assistant import Assistant
+from bot.conversation.rasa_client import RasaClient
+from bot.core.i18n import default_catalogs
+from bot.core.office_hours import TIMEZONE, OfficeHours
 from bot.settings import SettingError, Settings
-from bot.users import MemoryUserStore
+from bot.storage.db import Database, migrate
+from bot.storage.escalations import EscalationLog
+from bot.storage.users import MemoryUserStore
 
 
 @pytest.mark.parametrize(

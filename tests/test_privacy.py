@@ -8,7 +8,7 @@ import sqlite3
 import httpx
 import pytest
 
-from bot.identity import pseudonym
+from bot.core.identity import pseudonym
 from tests.telegram_standin import TelegramStandIn
 from tests.test_telegram import TOKEN, keyboard_of, start_bot, stop_bot
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.languages import SUPPORTED
+from bot.core.languages import SUPPORTED
 from tests.conftest import MODEL, ROOT, base_env
 
 ACCURACY_FLOOR = 0.90

@@ -8,7 +8,7 @@ import itertools
 
 import pytest
 
-from bot import languages
+from bot.core import languages
 from tests.conversation import ARABIC_SCRIPT, article_title
 from tests.telegram_standin import TelegramStandIn
 from tests.test_conversations import ASK

@@ -11,14 +11,14 @@ import sys
 import pytest
 import yaml
 
-from bot.assistant import Assistant
-from bot.i18n import Catalogs
-from bot.languages import SUPPORTED
-from bot.rasa_client import RasaClient
-from bot.safety import Level, SafetyScreen
-from bot.safety.evaluation import evaluate, report
-from bot.safety.lexicon import LexiconError
-from bot.users import MemoryUserStore
+from bot.conversation.assistant import Assistant
+from bot.conversation.rasa_client import RasaClient
+from bot.core.i18n import Catalogs
+from bot.core.languages import SUPPORTED
+from bot.core.safety import Level, SafetyScreen
+from bot.core.safety.evaluation import evaluate, report
+from bot.core.safety.lexicon import LexiconError
+from bot.storage.users import MemoryUserStore
 from tests.conftest import ROOT, base_env, free_port
 from tests.conversation import looks_written_in
 
@@ -174,7 +174,7 @@ def test_someone_else_at_risk_gets_guidance_for_helpers():
 
 
 def test_after_a_crisis_the_assistant_checks_in_once_even_after_start():
-    from bot.safety.responses import check_in
+    from bot.core.safety.responses import check_in
 
     expected = check_in(Catalogs(), "ar")[0][0]
     answers = crisis_conversation("ar", ["بدي موت", "/start", "شكرا", "مرحبا", "مرحبا", "مرحبا"])

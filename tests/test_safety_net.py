@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from bot.safety import SafetyScreen
+from bot.core.safety import SafetyScreen
 from tests.conftest import ROOT, base_env
 from tests.conversation import converse, texts
 

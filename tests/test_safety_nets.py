@@ -11,19 +11,19 @@ import numpy as np
 import pytest
 import yaml
 
-from bot.assistant import Assistant
-from bot.db import DatabaseError
-from bot.i18n import Catalogs
-from bot.rasa_client import RasaClient
-from bot.safety import Assessment, Level, SafetyScreen
-from bot.safety import encoder as encoder_module
-from bot.safety.encoder import E5Encoder, EncoderUnavailable
-from bot.safety.evaluation import GOALS, figures, markdown_report, tally
-from bot.safety.examples import HELDOUT_DIR, load_dir
-from bot.safety.model_net import Thresholds
-from bot.safety.nets import RiskScreen, decide, with_rasa
-from bot.safety.responses import ANSWER_NO, ANSWER_YES
-from bot.users import MemoryUserStore
+from bot.conversation.assistant import Assistant
+from bot.conversation.rasa_client import RasaClient
+from bot.core.i18n import Catalogs
+from bot.core.safety import Assessment, Level, SafetyScreen
+from bot.core.safety import encoder as encoder_module
+from bot.core.safety.encoder import E5Encoder, EncoderUnavailable
+from bot.core.safety.evaluation import GOALS, figures, markdown_report, tally
+from bot.core.safety.examples import HELDOUT_DIR, load_dir
+from bot.core.safety.model_net import Thresholds
+from bot.core.safety.nets import RiskScreen, decide, with_rasa
+from bot.core.safety.responses import ANSWER_NO, ANSWER_YES
+from bot.storage.db import DatabaseError
+from bot.storage.users import MemoryUserStore
 from tests.conftest import ROOT, free_port
 
 KNOWN_VECTORS = ROOT / "tests" / "safety_model" / "known_vectors.json"
@@ -235,7 +235,7 @@ def test_context_is_only_what_came_before_for_the_same_person_and_an_everyday_on
 
 
 def test_a_message_a_word_list_flagged_goes_before_everyday_messages_waiting_for_the_model():
-    from bot.safety.model_queue import ModelQueue
+    from bot.core.safety.model_queue import ModelQueue
 
     async def go():
         order: list[str] = []

@@ -10,13 +10,13 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import inspect, select, text, update
 
-from bot.bookings import BookingLog
-from bot.db import Database, migrate
-from bot.escalations import EscalationLog
-from bot.models import AuditEntry, Escalation, EscalationEvent, User
-from bot.privacy import Privacy
-from bot.tracker_store import tracker_store_config
-from bot.users import CrisisState, SqlUserStore
+from bot.rasa_plugins.tracker_store import tracker_store_config
+from bot.storage.bookings import BookingLog
+from bot.storage.db import Database, migrate
+from bot.storage.escalations import EscalationLog
+from bot.storage.models import AuditEntry, Escalation, EscalationEvent, User
+from bot.storage.privacy import Privacy
+from bot.storage.users import CrisisState, SqlUserStore
 
 
 def test_migrations_create_every_table_and_running_them_twice_changes_nothing(database_url):
@@ -204,10 +204,10 @@ def test_erasure_also_removes_coordinators_notes_about_the_person_and_audit_rows
 
 
 def test_a_locked_database_does_not_block_the_crisis_reply_and_the_escalation_is_stored_later(tmp_path):
-    from bot.assistant import Assistant
-    from bot.i18n import default_catalogs
-    from bot.rasa_client import RasaClient
-    from bot.users import MemoryUserStore
+    from bot.conversation.assistant import Assistant
+    from bot.conversation.rasa_client import RasaClient
+    from bot.core.i18n import default_catalogs
+    from bot.storage.users import MemoryUserStore
 
     url = f"sqlite:///{tmp_path / 'bot.db'}"
     migrate(url)

@@ -13,8 +13,8 @@ import time
 import httpx
 import pytest
 
-from bot.i18n import Catalogs
-from bot.telegram_app import split_message
+from bot.core.i18n import Catalogs
+from bot.telegram_front.application import split_message
 from tests.conftest import ROOT, StreamCollector, base_env, free_port, wait_until_healthy
 from tests.conversation import article_title, expected_text
 from tests.telegram_standin import TelegramStandIn
@@ -348,10 +348,10 @@ def test_malformed_telegram_settings_stop_start_up_with_their_name(setting, valu
 
 
 def test_a_6000_character_reply_reaches_telegram_as_two_whole_messages(stack):
-    from bot.assistant import Assistant, Reply
-    from bot.rasa_client import RasaClient
-    from bot.telegram_app import TelegramFrontEnd
-    from bot.users import MemoryUserStore
+    from bot.conversation.assistant import Assistant, Reply
+    from bot.conversation.rasa_client import RasaClient
+    from bot.storage.users import MemoryUserStore
+    from bot.telegram_front.application import TelegramFrontEnd
 
     standin = TelegramStandIn(TOKEN)
     standin.start()
@@ -379,8 +379,8 @@ def test_a_6000_character_reply_reaches_telegram_as_two_whole_messages(stack):
 
 
 def test_replies_go_at_telegrams_pace_and_slow_to_30_a_second_once_telegram_pushes_back():
-    from bot.assistant import Reply
-    from bot.telegram_app import TelegramFrontEnd
+    from bot.conversation.assistant import Reply
+    from bot.telegram_front.application import TelegramFrontEnd
 
     standin = TelegramStandIn(TOKEN)
     standin.start()
@@ -417,7 +417,7 @@ def test_replies_go_at_telegrams_pace_and_slow_to_30_a_second_once_telegram_push
 
 
 def test_typing_is_shown_only_while_an_answer_takes_a_moment():
-    from bot.telegram_app import TelegramFrontEnd
+    from bot.telegram_front.application import TelegramFrontEnd
 
     standin = TelegramStandIn(TOKEN)
     standin.start()

@@ -9,10 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.assistant import Assistant
-from bot.i18n import Catalogs
-from bot.rasa_client import RasaClient
-from bot.users import MemoryUserStore
+from bot.conversation.assistant import Assistant
+from bot.conversation.rasa_client import RasaClient
+from bot.core.i18n import Catalogs
+from bot.storage.users import MemoryUserStore
 from tests.conftest import ROOT, base_env, free_port, wait_until_healthy
 from tests.conversation import article_title, expected_text, looks_written_in
 

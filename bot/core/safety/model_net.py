@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from bot import PROJECT_ROOT
-from bot.safety.encoder import Encoder
-from bot.safety.examples import EXAMPLES_DIR, LABELS, Example, fingerprint, load_dir, nlu_examples
-from bot.safety.screen import Assessment
+from bot.core.safety.encoder import Encoder
+from bot.core.safety.examples import EXAMPLES_DIR, LABELS, Example, fingerprint, load_dir, nlu_examples
+from bot.core.safety.screen import Assessment
 
 log = logging.getLogger(__name__)
 
@@ -161,8 +161,8 @@ def choose_thresholds(
     within CRISIS_BUDGET (replies) and QUESTION_BUDGET (questions).
 
     `lexical`: the lexicon net's verdict on each example; `decide_with`: nets.decide."""
-    from bot.safety.evaluation import CAUGHT_BY_REPLY, REPLY_LEVELS
-    from bot.safety.screen import Level
+    from bot.core.safety.evaluation import CAUGHT_BY_REPLY, REPLY_LEVELS
+    from bot.core.safety.screen import Level
 
     rows = [dict(zip(LABELS, map(float, row), strict=True)) for row in development]
     negatives = [i for i, example in enumerate(examples) if example.label == "none"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.safety.screen import Level, SafetyScreen
+from bot.core.safety.screen import Level, SafetyScreen
 
 #: A message of this label counts as caught when the screen says one of these levels.
 CAUGHT_AS = {

@@ -8,13 +8,13 @@ from datetime import timedelta
 
 from sqlalchemy import MetaData, Table, delete, func, inspect, select
 
-from bot.bookings import BookingLog
-from bot.db import Database
-from bot.escalations import EscalationLog
-from bot.models import utcnow
-from bot.outbox import forget_stored
-from bot.tracker_store import EVENTS_TABLE
-from bot.users import SqlUserStore
+from bot.conversation.outbox import forget_stored
+from bot.rasa_plugins.tracker_store import EVENTS_TABLE
+from bot.storage.bookings import BookingLog
+from bot.storage.db import Database
+from bot.storage.escalations import EscalationLog
+from bot.storage.models import utcnow
+from bot.storage.users import SqlUserStore
 
 log = logging.getLogger(__name__)
 

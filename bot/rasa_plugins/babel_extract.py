@@ -11,7 +11,7 @@ from typing import IO, Any
 
 import yaml
 
-from bot.i18n import BUTTON_CONTEXT
+from bot.core.i18n import BUTTON_CONTEXT
 
 LANGUAGE_PAYLOAD = "/change_language{"
 

@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 
-from bot.escalations import EscalationLog, EscalationView, EventView
+from bot.storage.escalations import EscalationLog, EscalationView, EventView
 
 FIELDS = ("id", "created_at", "status", "level", "categories", "language", "residence", "person", "claimed_by")
 

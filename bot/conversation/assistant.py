@@ -18,18 +18,17 @@ from functools import lru_cache
 
 import yaml
 
-from bot import PROJECT_ROOT, language_id, languages, reply_language
-from bot.bookings import BookingLog, BookingView
-from bot.db import DatabaseError
-from bot.escalations import EscalationLog, EscalationView
-from bot.i18n import Catalogs, Translator
-from bot.office_hours import OfficeHours
-from bot.outbox import AlreadyStored, Entry, Outbox, unavailable
-from bot.rasa_client import BotMessage, Button, RasaClient, RasaUnavailable
-from bot.safety import Assessment, Level
-from bot.safety.net import RISK_INTENTS
-from bot.safety.nets import RiskScreen, deferrable, with_rasa
-from bot.safety.responses import (
+from bot import PROJECT_ROOT
+from bot.conversation import reply_language
+from bot.conversation.outbox import AlreadyStored, Entry, Outbox, unavailable
+from bot.conversation.rasa_client import BotMessage, Button, RasaClient, RasaUnavailable
+from bot.core import language_id, languages
+from bot.core.i18n import Catalogs, Translator
+from bot.core.office_hours import OfficeHours
+from bot.core.safety import Assessment, Level
+from bot.core.safety.net import RISK_INTENTS
+from bot.core.safety.nets import RiskScreen, deferrable, with_rasa
+from bot.core.safety.responses import (
     ANSWER_NO,
     ANSWER_YES,
     RESIDENCES,
@@ -38,7 +37,10 @@ from bot.safety.responses import (
     crisis_messages,
     residence_confirmation,
 )
-from bot.users import CrisisState, LanguageState, UserStore
+from bot.storage.bookings import BookingLog, BookingView
+from bot.storage.db import DatabaseError
+from bot.storage.escalations import EscalationLog, EscalationView
+from bot.storage.users import CrisisState, LanguageState, UserStore
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +149,7 @@ def booking_not_saved_yet(t: Translator) -> str:
 
 
 def erased_item(t: Translator, item: str) -> str:
-    """One line of the erasure report, for each kind of data bot.privacy can delete."""
+    """One line of the erasure report, for each kind of data bot.storage.privacy can delete."""
     texts = {
         "profile": t.pgettext("privacy", "your language and where you live"),
         "conversation": t.pgettext("privacy", "our conversation"),
@@ -255,7 +257,7 @@ class Assistant:
         return replies
 
     def _follow_language(self, user_key: str, detection: language_id.Detection) -> reply_language.Decision:
-        """Which language answers this message (bot.reply_language); stores what changed."""
+        """Which language answers this message (bot.conversation.reply_language); stores what changed."""
         try:
             state = self.users.language_state(user_key)
         except DatabaseError as error:

@@ -1,7 +1,7 @@
 """Rasa keeps its conversations (trackers) in our database, so a restart loses nothing.
 
 Rasa's SQL tracker store writes one row per event to the `events` table; retention and erasure
-(bot/privacy.py) delete from it directly.
+(bot/storage/privacy.py) delete from it directly.
 """
 
 from __future__ import annotations

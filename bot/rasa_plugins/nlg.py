@@ -1,6 +1,6 @@
 """Rasa's natural language generator, localized: renders every utter_* from the gettext catalogs.
 
-Plugged into Rasa through endpoints.yml (`nlg: type: bot.nlg.CatalogNLG`), so it runs inside the
+Plugged into Rasa through endpoints.yml (`nlg: type: bot.rasa_plugins.nlg.CatalogNLG`), so it runs inside the
 Rasa server. The response variation is chosen by Rasa's own templated generator; this class
 translates its text and button titles, then fills {placeholders} from the organisation file,
 the slots and the action's arguments. Changing a translation needs no retraining.
@@ -18,10 +18,10 @@ from rasa.shared.core.events import SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from bot import languages
-from bot.i18n import BUTTON_CONTEXT, Catalogs, default_catalogs
-from bot.organisation import load_organisation
-from bot.resources import load_resources
+from bot.core import languages
+from bot.core.i18n import BUTTON_CONTEXT, Catalogs, default_catalogs
+from bot.core.organisation import load_organisation
+from bot.core.resources import load_resources
 from bot.settings import DEFAULT_RETENTION_DAYS
 
 

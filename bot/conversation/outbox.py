@@ -26,7 +26,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
-from bot.models import StoredRecord, utcnow
+from bot.storage.models import StoredRecord, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -19,13 +19,13 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bot.safety import net as rasa_net
-from bot.safety.encoder import E5Encoder, Encoder, EncoderUnavailable
-from bot.safety.examples import LABELS
-from bot.safety.model_net import MODEL_PATH, RiskModel, Thresholds
-from bot.safety.model_queue import ModelQueue
-from bot.safety.net import confidence_threshold
-from bot.safety.screen import Assessment, Level, SafetyScreen
+from bot.core.safety import net as rasa_net
+from bot.core.safety.encoder import E5Encoder, Encoder, EncoderUnavailable
+from bot.core.safety.examples import LABELS
+from bot.core.safety.model_net import MODEL_PATH, RiskModel, Thresholds
+from bot.core.safety.model_queue import ModelQueue
+from bot.core.safety.net import confidence_threshold
+from bot.core.safety.screen import Assessment, Level, SafetyScreen
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ class _Seen:
 class RiskScreen:
     """Every net on every message. `assess` is for one message without context (evaluation, the
     command line); `assess_message` is the bot's: it remembers a person's last messages and runs
-    the model off the event loop, in its own thread with a fast lane (bot/safety/model_queue.py)."""
+    the model off the event loop, in its own thread with a fast lane (bot/core/safety/model_queue.py)."""
 
     def __init__(self, lexicons: SafetyScreen, net: ModelNet | None, problem: str | None = None) -> None:
         self.lexicons = lexicons

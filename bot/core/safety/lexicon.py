@@ -15,8 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from bot.languages import ARABIC_SCRIPT
-from bot.safety.normalize import normalize
+from bot.core.languages import ARABIC_SCRIPT
+from bot.core.safety.normalize import normalize
 
 LEVELS = ("acute", "third_party", "distress")
 

@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
 
-from bot.db import Database
-from bot.models import Booking, aware, utcnow
-from bot.outbox import mark_stored
+from bot.conversation.outbox import mark_stored
+from bot.storage.db import Database
+from bot.storage.models import Booking, aware, utcnow
 
 MAX_SESSIONS = 3
 REQUESTED, SCHEDULED, DONE, CANCELLED = "requested", "scheduled", "done", "cancelled"

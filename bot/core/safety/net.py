@@ -13,7 +13,7 @@ import httpx
 import yaml
 
 from bot import PROJECT_ROOT
-from bot.safety.screen import Assessment, Level
+from bot.core.safety.screen import Assessment, Level
 
 RISK_INTENTS = {"express_acute_risk": Level.ACUTE, "express_distress": Level.DISTRESS}
 

@@ -2,7 +2,7 @@
 
 A language the person chose (/language, the language menu) stays until they choose another; when
 they write in another language the bot speaks, it offers once to switch. Otherwise the answer
-follows the language of the message when bot.language_id is confident, and that language is kept
+follows the language of the message when bot.core.language_id is confident, and that language is kept
 for the next short or unclear message ("ok", "👍", a button). With nothing known and nothing
 readable, the bot asks with the language menu. A language the bot does not speak gets one short
 message in English and Dutch, with the menu.
@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot import languages
-from bot.i18n import Catalogs
-from bot.language_id import Detection
-from bot.rasa_client import Button
-from bot.users import LanguageState
+from bot.conversation.rasa_client import Button
+from bot.core import languages
+from bot.core.i18n import Catalogs
+from bot.core.language_id import Detection
+from bot.storage.users import LanguageState
 
 #: The button that keeps the chosen language after the bot offered another.
 KEEP_LANGUAGE = "/keep_language"

@@ -111,7 +111,7 @@ class Booking(Base):
 
 
 class StoredRecord(Base):
-    """A record from the front end's outbox (bot/outbox.py) that is in the database: written in the
+    """A record from the front end's outbox (bot/conversation/outbox.py) that is in the database: written in the
     same transaction as the record itself, so a replayed record is never stored twice. Holds no
     personal data; purged with the closed escalations."""
 

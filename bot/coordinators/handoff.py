@@ -22,15 +22,15 @@ from datetime import datetime, timedelta, timezone
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.ext import ContextTypes
 
-from bot import languages
-from bot.assistant import Assistant, Reply, booking_saved
-from bot.bookings import CLOSED, MAX_SESSIONS, BookingLog, BookingView
-from bot.db import DatabaseError
-from bot.escalations import ACTIVE, CLAIMED, OPEN, EscalationLog, EscalationView, GroupMessages
-from bot.identity import pseudonym
-from bot.rasa_client import RasaClient
-from bot.safety.responses import emergency_numbers
-from bot.telegram_app import URGENT, TelegramFrontEnd
+from bot.conversation.assistant import Assistant, Reply, booking_saved
+from bot.conversation.rasa_client import RasaClient
+from bot.core import languages
+from bot.core.identity import pseudonym
+from bot.core.safety.responses import emergency_numbers
+from bot.storage.bookings import CLOSED, MAX_SESSIONS, BookingLog, BookingView
+from bot.storage.db import DatabaseError
+from bot.storage.escalations import ACTIVE, CLAIMED, OPEN, EscalationLog, EscalationView, GroupMessages
+from bot.telegram_front.application import URGENT, TelegramFrontEnd
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """The lexicon net: a message's risk level from every language's word lists (fast, explainable,
-editable). bot/safety/nets.py combines it with the model net."""
+editable). bot/core/safety/nets.py combines it with the model net."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from bot import PROJECT_ROOT, languages
-from bot.safety.lexicon import Lexicon, LexiconError
-from bot.safety.normalize import normalize
+from bot import PROJECT_ROOT
+from bot.core import languages
+from bot.core.safety.lexicon import Lexicon, LexiconError
+from bot.core.safety.normalize import normalize
 
 
 class Level(str, Enum):

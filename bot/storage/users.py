@@ -10,8 +10,8 @@ from typing import Protocol
 
 from sqlalchemy import delete, update
 
-from bot.db import Database
-from bot.models import User, aware, utcnow
+from bot.storage.db import Database
+from bot.storage.models import User, aware, utcnow
 
 #: How long SqlUserStore keeps a row it read or wrote, and how many rows at most.
 CACHE_SECONDS = 60.0

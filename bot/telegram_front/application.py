@@ -4,7 +4,7 @@ Long polling against TELEGRAM_API_URL (a stand-in server in the tests). Messages
 handled in order, different chats concurrently. Replies are plain text (nothing to escape, so no
 message fails on a stray < or *), split under Telegram's 4,096-character limit. How fast replies
 go out is CrisisFirstRateLimiter's concern; network errors and 5xx are retried with backoff. Bot
-API calls go over aiohttp (bot/telegram_http.py).
+API calls go over aiohttp (bot/telegram_front/http_transport.py).
 """
 
 from __future__ import annotations
@@ -26,15 +26,15 @@ from telegram.constants import ChatAction, ChatType
 from telegram.error import NetworkError, RetryAfter, TimedOut
 from telegram.ext import AIORateLimiter, Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
-from bot import languages
-from bot.assistant import ERASE_CANCELLED, ERASE_CONFIRMED, Assistant, Reply
-from bot.db import DatabaseError
-from bot.i18n import Catalogs
-from bot.identity import pseudonym
-from bot.telegram_http import AiohttpRequest
+from bot.conversation.assistant import ERASE_CANCELLED, ERASE_CONFIRMED, Assistant, Reply
+from bot.core import languages
+from bot.core.i18n import Catalogs
+from bot.core.identity import pseudonym
+from bot.storage.db import DatabaseError
+from bot.telegram_front.http_transport import AiohttpRequest
 
 if TYPE_CHECKING:
-    from bot.handoff import HandOff
+    from bot.coordinators.handoff import HandOff
 
 log = logging.getLogger(__name__)
 
@@ -385,8 +385,8 @@ class TelegramFrontEnd:
                 await self.send(message.chat_id, self.assistant.crisis_replies(user_key, assessment, message.text))
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        # With its traceback: database errors hide their parameters (bot.db), and the log's
-        # formatter removes tokens and ids (bot.log_privacy).
+        # With its traceback: database errors hide their parameters (bot.storage.db), and the log's
+        # formatter removes tokens and ids (bot.core.log_privacy).
         error = context.error
         log.error("Handling an update failed: %s", type(error).__name__, exc_info=error)
 

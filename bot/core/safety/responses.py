@@ -7,10 +7,10 @@ once and remembered.
 
 from __future__ import annotations
 
-from bot.i18n import Catalogs, Translator
-from bot.rasa_client import Button
-from bot.resources import load_resources
-from bot.safety.screen import Assessment, Level
+from bot.conversation.rasa_client import Button
+from bot.core.i18n import Catalogs, Translator
+from bot.core.resources import load_resources
+from bot.core.safety.screen import Assessment, Level
 
 RESIDENCE_AZC = "azc"
 RESIDENCE_MUNICIPALITY = "municipality"
