@@ -20,11 +20,12 @@ MODEL         := models/current.tar.gz
 SAFETY_NET    := models/safety-net.npz
 SAFETY_DATA   := $(wildcard content/safety/*.yml) $(wildcard content/safety/examples/*.yml) $(wildcard nlu/*/*.yml)
 
-.PHONY: help install catalogs model safety-net validate run test lint lock extract bench clean postgres
+.PHONY: help install catalogs model safety-net validate run test test-fast lint lock extract bench clean postgres
 
 help:
 	@echo "make run     start the bot (terminal chat when TELEGRAM_BOT_TOKEN is not set)"
 	@echo "make test    run every check and test"
+	@echo "make test-fast  the fast tier while working: no Rasa, no bot process (under 30 s)"
 	@echo "make extract update locales/messages.pot and every language's .po from the sources"
 	@echo "make bench   measure the safety screen, start-up time and reply latency (see bench/)"
 
@@ -65,13 +66,19 @@ run: install catalogs model safety-net
 lint: install
 	$(BIN)/ruff check bot actions tests bench migrations
 	$(BIN)/ruff format --check bot actions tests bench migrations
+	$(BIN)/lint-imports --no-cache
 
 # The storage tests also run against a throwaway PostgreSQL server, which this installs if missing.
 postgres:
 	scripts/ensure-postgres
 
+# Three tiers (tests/README.md): fast (no Rasa, no bot process), end_to_end (the stand-in, real
+# Rasa, both databases) and measurements (held-out sets against their floors).
 test: install catalogs validate model safety-net lint postgres
 	REQUIRE_POSTGRES=1 $(BIN)/pytest
+
+test-fast: install catalogs safety-net
+	$(BIN)/pytest tests/fast
 
 extract: install
 	$(BIN)/pybabel extract --mapping-file babel.cfg --output-file locales/messages.pot \

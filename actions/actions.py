@@ -15,8 +15,9 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.content import ContentError, Library
-from bot.core import languages
+from bot.core import languages, protocol
 from bot.core.i18n import default_catalogs
+from bot.core.protocol import Request
 from bot.core.safety.net import RISK_INTENTS
 from bot.core.safety.screen import Level
 
@@ -80,7 +81,7 @@ class ActionChangeLanguage(Action):
         if chosen is None:
             return [SlotSet("language_switched", False)]
         # The front end stores the choice when it sees `set_language` in the reply.
-        dispatcher.utter_message(json_message={"set_language": chosen})
+        dispatcher.utter_message(json_message=protocol.language_chosen(chosen))
         return [SlotSet("language", chosen), SlotSet("language_switched", True)]
 
 
@@ -113,7 +114,7 @@ class ActionFlagRisk(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         intent = (tracker.latest_message.get("intent") or {}).get("name", "")
         level = RISK_INTENTS.get(intent, Level.DISTRESS)
-        dispatcher.utter_message(json_message={"safety_level": level.value})
+        dispatcher.utter_message(json_message=protocol.risk_heard(level.value))
         return []
 
 
@@ -122,23 +123,23 @@ class FrontEndAction(Action, ABC):
 
     @property
     @abstractmethod
-    def request(self) -> str: ...
+    def request(self) -> Request: ...
 
     def name(self) -> str:
-        return f"action_{self.request}"
+        return f"action_{self.request.value}"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
-        dispatcher.utter_message(json_message={"front_end": self.request})
+        dispatcher.utter_message(json_message=protocol.request(self.request))
         return []
 
 
 class ActionRequestHuman(FrontEndAction):
     """The person asked for a person: the front end opens an escalation for the coordinators."""
 
-    request = "request_human"
+    request = Request.REQUEST_HUMAN
 
 
 class ActionRequestErasure(FrontEndAction):
     """The person wants their data deleted: the front end asks them to confirm, then erases it."""
 
-    request = "request_erasure"
+    request = Request.REQUEST_ERASURE

@@ -21,7 +21,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import reply_language
-from bot.core import languages
+from bot.core import languages, protocol
 from bot.core.i18n import Translator, default_catalogs
 from bot.core.resources import load_resources
 from bot.storage.bookings import MAX_SESSIONS, BookingLog
@@ -33,7 +33,7 @@ BOOKING_SLOTS = ("booking_adult", "booking_language", "booking_times", "booking_
 STOP_INTENTS = {"show_menu"}
 STOP_PAYLOAD = "/show_menu"
 #: A day and month such as 24/11, 24-11-2026 or 24.11.
-DATE = re.compile(r"\b(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2}|\d{4}))?\b")
+DATE = re.compile(r"\b(\d{1,2})([/.-])(\d{1,2})(?:[/.-](\d{2}|\d{4}))?\b")
 #: Setting this slot to its own value counts as an answer for Rasa, so the form asks again
 #: instead of handing the turn to other policies.
 KEEP_ASKING = {"booking_stop": None}
@@ -58,9 +58,14 @@ def sessions_asked(user_key: str) -> int:
 
 
 def impossible_date(text: str) -> bool:
-    """True when the text names a day and month that no calendar has (31/02, 32/13)."""
-    for day, month, _ in DATE.findall(text):
+    """True when the text names a day and month that no calendar has (31/02, 32/13). A clock time
+    ("14.30") or a range of hours ("14-16") without a year is not taken for a date."""
+    for day, separator, month, year in DATE.findall(text):
         d, m = int(day), int(month)
+        if not year and separator == "." and d <= 24 and m <= 59:
+            continue  # 14.30: half past two
+        if not year and separator == "-" and d < m <= 24:
+            continue  # 14-16: from two to four
         if not (_exists(d, m) or _exists(m, d)):  # day/month, or month/day as some people write
             return True
     return False
@@ -231,10 +236,15 @@ class ValidateBookingForm(FormValidationAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         """As FormValidationAction.run, but every extracted value is returned, also when the answer
-        just ended the form (the SDK drops values of slots that are no longer required)."""
+        just ended the form (the SDK drops values of slots that are no longer required). Built from
+        the SDK's public steps: extract, validate, then name the next slot to ask for."""
         extracted = await self.get_extraction_events(dispatcher, tracker, domain)
         tracker.add_slots(extracted)
-        validated = await self._extract_validation_events(dispatcher, tracker, domain)
+        validated = await self.get_validation_events(dispatcher, tracker, domain)
+        tracker.add_slots(validated)
+        next_slot = await self.next_requested_slot(dispatcher, tracker, domain)
+        if next_slot:
+            validated.append(next_slot)
         names = {event["name"] for event in validated}
         return [event for event in extracted if event["name"] not in names] + validated
 
@@ -274,8 +284,9 @@ class ValidateBookingForm(FormValidationAction):
             return {"booking_contact": "chat" if answer["booking_contact"] else "other"}
         return answer
 
-    def _words(self, tracker: Tracker, dispatcher: CollectingDispatcher, slot: str) -> tuple[dict, str] | None:
-        """Free text for `slot`, or what to do instead (stop, or ask again)."""
+    def _words(self, tracker: Tracker, dispatcher: CollectingDispatcher, slot: str) -> tuple[dict | None, str]:
+        """(None, the text) when the message answers `slot` in words; otherwise (what to do instead:
+        stop, ask again, or nothing, "")."""
         answer = self._message(tracker, slot)
         if answer is None:
             return {}, ""
@@ -318,12 +329,12 @@ class ActionSubmitBooking(Action):
             if stop != "no_consent":
                 dispatcher.utter_message(response="utter_menu")
         elif all(value is not None for value in answers.values()) and answers["booking_consent"]:
-            booking = {
-                "session_language": answers["booking_language"],
-                "times": answers["booking_times"],
-                "contact": answers["booking_contact"],
-            }
-            dispatcher.utter_message(json_message={"front_end": "store_booking", "booking": booking})
+            booking = protocol.BookingAnswers(
+                session_language=answers["booking_language"],
+                times=answers["booking_times"],
+                contact=answers["booking_contact"],
+            )
+            dispatcher.utter_message(json_message=protocol.store_booking(booking))
         else:
             dispatcher.utter_message(text=ending(translator(tracker), "stopped"))
         return [SlotSet(slot, None) for slot in (*BOOKING_SLOTS, "booking_stop")]

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from bench.latency import save, summary
 from bench.telegram_latency import start
-from tests.conftest import base_env, free_port
+from tests.helpers import base_env, free_port
 from tests.telegram_standin import TelegramStandIn
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -24,7 +24,6 @@ import time
 import uuid
 from pathlib import Path
 
-import aiohttp
 import httpx
 
 from bot.conversation.assistant import Assistant
@@ -133,13 +132,13 @@ async def measure_ours(rasa_url: str, messages: int) -> dict[str, dict[str, floa
 
 async def measure_stock(url: str, messages: int) -> dict[str, dict[str, float]]:
     run = uuid.uuid4().hex[:6]
-    # aiohttp, as our RasaClient: both sides pay the same for the HTTP client.
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
+    # httpx, as our RasaClient: both sides pay the same for the HTTP client.
+    async with httpx.AsyncClient(timeout=60) as http:
 
         async def send(user: int, number: int) -> None:
             body = {"sender": f"stock-{run}-{user}", "message": STOCK_MESSAGES[(user + number) % len(STOCK_MESSAGES)]}
-            async with http.post(f"{url}/webhooks/rest/webhook", json=body, raise_for_status=True) as response:
-                await response.read()
+            response = await http.post(f"{url}/webhooks/rest/webhook", json=body)
+            response.raise_for_status()
 
         await drive(send, 1, 10)
         return {"1_user": await drive(send, 1, messages), "20_users": await drive(send, 20, max(1, messages // 20))}
@@ -156,7 +155,7 @@ def start_stock_bot(workdir: Path, port: int) -> subprocess.Popen:
 
 
 async def main(messages: int) -> dict:
-    from tests.conftest import free_port
+    from tests.helpers import free_port
 
     rasa_port, action_port, stock_port = free_port(), free_port(), free_port()
     env = env_with(RASA_PORT=str(rasa_port), ACTION_PORT=str(action_port), RASA_AUTH_TOKEN="bench", LOG_LEVEL="WARNING")

@@ -29,7 +29,7 @@ from pathlib import Path
 import aiohttp
 
 from bench.latency import save, summary
-from tests.conftest import StreamCollector, base_env, free_port
+from tests.helpers import StreamCollector, base_env, free_port
 from tests.telegram_standin import TelegramStandIn
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,139 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
-import signal
 import sys
-import time
 from datetime import timedelta
 
-from bot.conversation.assistant import Assistant
-from bot.conversation.outbox import FILE_NAME, Outbox, keep_replaying
-from bot.conversation.rasa_client import RasaClient
-from bot.coordinators.handoff import Coordinators, HandOff
-from bot.core import language_id, log_privacy
-from bot.core.i18n import default_catalogs
-from bot.core.identity import pseudonym
+from bot import app
+from bot.core import log_privacy
 from bot.settings import SettingError, Settings
 from bot.storage.bookings import BookingLog
-from bot.storage.db import Database, DatabaseError, migrate
+from bot.storage.db import DatabaseError
 from bot.storage.escalations import EscalationLog
 from bot.storage.privacy import Privacy
 from bot.storage.users import SqlUserStore
-from bot.supervisor import Supervisor
-from bot.telegram_front.application import TelegramFrontEnd, WebhookConfig
-from bot.terminal import TerminalChat, stdin_reader
-
-#: The retention purge runs this often inside the bot (and on demand: `python -m bot purge`).
-PURGE_EVERY = timedelta(days=1)
-
-
-def progress(message: str) -> None:
-    print(f"[bot] {message}", file=sys.stderr, flush=True)
-
-
-async def run(settings: Settings, language: str | None) -> int:
-    """Starts the servers (unless RASA_URL is set), then Telegram or, without a token, the terminal chat."""
-    started = time.monotonic()
-    supervisor = Supervisor(settings, progress) if settings.start_servers else None
-    rasa = RasaClient(settings.rasa_url, settings.rasa_auth_token)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    telegram = None
-    database = open_database(settings)
-    users, escalations, bookings = SqlUserStore(database), EscalationLog(database), BookingLog(database)
-    privacy = Privacy(database, users, escalations, bookings)
-    purge_task = asyncio.create_task(purge_daily(privacy, settings))
-    outbox_task: asyncio.Task[None] | None = None
-    # The language models load while Rasa starts, so that no message (least of all a crisis) waits.
-    language_models = asyncio.create_task(asyncio.to_thread(language_id.warm_up))
-    try:
-        if supervisor:
-            await supervisor.start()
-        await language_models
-        assistant = Assistant(
-            rasa,
-            users,
-            default_catalogs(),
-            escalations=escalations,
-            hours=settings.coordinator_hours,
-            eraser=privacy.erase,
-            bookings=bookings,
-            outbox=Outbox(settings.run_dir / FILE_NAME),
-        )
-        stop_task = asyncio.create_task(stop.wait())
-        if settings.telegram_token:
-            telegram = TelegramFrontEnd(
-                settings.telegram_token,
-                settings.telegram_api_url,
-                assistant,
-                default_catalogs(),
-                settings.pseudonym_secret,
-                settings.coordinator_chat_id,
-            )
-            if settings.coordinator_chat_id is not None:
-                telegram.handoff = HandOff(
-                    telegram,
-                    assistant,
-                    escalations,
-                    bookings,
-                    rasa,
-                    Coordinators(settings.coordinator_chat_id, settings.coordinator_user_ids),
-                    settings.pseudonym_secret,
-                    timedelta(seconds=settings.escalation_remind_after),
-                )
-            webhook = None
-            if settings.webhook_url:
-                webhook = WebhookConfig(
-                    settings.webhook_url, settings.webhook_secret, settings.webhook_listen, settings.webhook_port
-                )
-            await telegram.start(webhook)
-            if telegram.handoff:
-                telegram.handoff.start()
-            # What the database refused, here or in an earlier run: stored now and every few seconds.
-            outbox_task = asyncio.create_task(keep_replaying(assistant.retry_unsaved))
-            mode = "by webhook" if webhook else "by long polling"
-            progress(f"Ready after {time.monotonic() - started:.1f} s. Answering on Telegram {mode}; Ctrl-C stops.")
-            await stop_task
-            return 0
-        outbox_task = asyncio.create_task(keep_replaying(assistant.retry_unsaved))
-        progress(f"Ready after {time.monotonic() - started:.1f} s. Type a message; numbers press buttons; Ctrl-D ends.")
-        chat = TerminalChat(assistant, pseudonym("terminal", os.getpid(), settings.pseudonym_secret))
-        chat_task = asyncio.create_task(chat.run(await stdin_reader(), language))
-        await asyncio.wait({chat_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (chat_task, stop_task):
-            task.cancel()
-        return 0
-    finally:
-        progress("Stopping...")
-        purge_task.cancel()
-        if outbox_task:
-            outbox_task.cancel()
-        if telegram:
-            await telegram.stop()
-        await rasa.close()
-        if supervisor:
-            await supervisor.stop()
-        database.dispose()
-        progress("Stopped.")
-
-
-def open_database(settings: Settings) -> Database:
-    """Migrates the schema (a no-op when it is current) and opens the database."""
-    migrate(settings.database_url)
-    return Database(settings.database_url)
-
-
-async def purge_daily(privacy: Privacy, settings: Settings) -> None:
-    while True:
-        try:
-            privacy.purge(timedelta(days=settings.retention_days), timedelta(days=settings.escalation_retention_days))
-        except DatabaseError as error:
-            logging.getLogger(__name__).error("Purge failed (%s); trying again tomorrow", type(error).__name__)
-        await asyncio.sleep(PURGE_EVERY.total_seconds())
 
 
 def safety_check(language: str | None, use_nlu: bool, use_model: bool) -> int:
@@ -276,9 +155,9 @@ def main(argv: list[str] | None = None) -> int:
         [settings.telegram_token, settings.pseudonym_secret, settings.rasa_auth_token],
     )
     if args.command == "run":
-        return asyncio.run(run(settings, args.language))
+        return asyncio.run(app.run(settings, args.language))
     try:
-        database = open_database(settings)
+        database = app.open_database(settings)
     except DatabaseError as error:
         print(f"Cannot open the database at DATABASE_URL: {type(error).__name__}. Is it running?", file=sys.stderr)
         return 1

@@ -28,6 +28,11 @@ def _positive(env: Mapping[str, str], name: str, default: float, what: str) -> f
     return value
 
 
+def retention_days(env: Mapping[str, str]) -> int:
+    """RETENTION_DAYS, validated (the NLG, inside Rasa, names it in the privacy text)."""
+    return int(_positive(env, "RETENTION_DAYS", DEFAULT_RETENTION_DAYS, "days"))
+
+
 def _port(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name, str(default))
     if not raw.isdigit() or not 0 < int(raw) < 65536:
@@ -131,7 +136,7 @@ class Settings:
             pseudonym_secret=pseudonym_secret(env, run_dir, production=bool(token)),
             rasa_log_level=_log_level(env, "RASA_LOG_LEVEL", "INFO"),
             database_url=database_url,
-            retention_days=int(_positive(env, "RETENTION_DAYS", DEFAULT_RETENTION_DAYS, "days")),
+            retention_days=retention_days(env),
             escalation_retention_days=int(_positive(env, "ESCALATION_RETENTION_DAYS", 365, "days")),
             escalation_remind_after=_positive(env, "ESCALATION_REMIND_AFTER", 300, "seconds"),
             coordinator_hours=hours,

@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -197,7 +197,8 @@ class Supervisor:
         await asyncio.gather(*(child.wait_ready(self.progress) for child in self.children))
         self._watchers = [asyncio.create_task(self._watch(child)) for child in self.children]
 
-    async def _watch(self, child: Child, on_restart: Callable[[], Awaitable[None]] | None = None) -> None:
+    async def _watch(self, child: Child) -> None:
+        """Restarts a server that stopped, with growing pauses, until the supervisor stops."""
         backoff = 1.0
         while not self._stopping:
             assert child.process is not None

@@ -10,9 +10,10 @@ import asyncio
 import sys
 from typing import TextIO
 
-from bot.conversation.assistant import Assistant, Reply
-from bot.conversation.rasa_client import Button
+from bot.conversation.assistant import Assistant
+from bot.conversation.replies import Reply
 from bot.core.languages import is_rtl
+from bot.core.protocol import Button
 
 PROMPT = "you> "
 RLM = "\u200f"  # keeps right-to-left lines in order on terminals that honour it

@@ -8,71 +8,34 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-MODEL = ROOT / "models" / "current.tar.gz"
-PROMPT = "you> "
+from tests.helpers import MODEL, PROMPT, ROOT, StreamCollector, base_env, free_port, stop_leftover_bots
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--language",
+        action="append",
+        help="run the per-language tests for this language only (repeatable; default: every language the bot speaks)",
+    )
 
 
-def base_env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(PYTHONPATH=str(ROOT), RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
-    env.pop("TELEGRAM_BOT_TOKEN", None)
-    env.update(extra)
-    return env
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test that takes `language` runs once per language the bot speaks, so a new language gets its
+    cases without touching the tests (as home-assistant/intents does). Tests that name their own
+    set of languages (e.g. those with a translation) keep it."""
+    if "language" not in metafunc.fixturenames:
+        return
+    if any("language" in str(marker.args[0]) for marker in metafunc.definition.iter_markers("parametrize")):
+        return
+    from bot.core.languages import SUPPORTED
 
-
-def wait_until_healthy(url: str, timeout: float = 90) -> None:
-    """Polls `url` until it answers 200."""
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise TimeoutError(f"{url} did not answer within {timeout} s")
-
-
-class StreamCollector:
-    """Collects a child's output in a thread, so tests can wait for text with a timeout."""
-
-    def __init__(self, stream) -> None:
-        self.buffer = ""
-        self.cond = threading.Condition()
-        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
-
-    def _pump(self, stream) -> None:
-        for chunk in iter(lambda: stream.read1(4096), b""):
-            with self.cond:
-                self.buffer += chunk.decode("utf-8", errors="replace")
-                self.cond.notify_all()
-
-    def wait_for(self, text: str, start: int, timeout: float) -> int:
-        """Waits until `text` appears at or after `start`; returns the index just after it."""
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while (index := self.buffer.find(text, start)) < 0:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError(f"{text!r} did not appear; output so far:\n{self.buffer[start:][-3000:]}")
-                self.cond.wait(remaining)
-            return index + len(text)
+    chosen = metafunc.config.getoption("language") or list(SUPPORTED)
+    metafunc.parametrize("language", [language for language in chosen if language in SUPPORTED])
 
 
 @dataclass
@@ -196,8 +159,8 @@ def database_url(request, tmp_path):
 def telegram(stack):
     """`python -m bot run` on the Telegram Bot API stand-in, with the session's Rasa and database;
     one per test module."""
+    from tests.helpers import TOKEN, start_bot, stop_bot
     from tests.telegram_standin import TelegramStandIn
-    from tests.test_telegram import TOKEN, start_bot, stop_bot
 
     standin = TelegramStandIn(TOKEN)
     standin.start()
@@ -205,3 +168,12 @@ def telegram(stack):
     yield standin
     stop_bot(process)
     standin.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_bot_outlives_the_tests():
+    """A bot process a test forgot to stop is stopped here, and the run fails: it would go on
+    polling the stand-in and hold its files."""
+    yield
+    leftovers = stop_leftover_bots()
+    assert not leftovers, f"bot processes left running by a test: {leftovers}"

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import yaml
 
-from bot.conversation.assistant import Assistant, Reply
+from bot.conversation.assistant import Assistant
 from bot.conversation.rasa_client import RasaClient
+from bot.conversation.replies import Reply
 from bot.core.i18n import Catalogs
 from bot.core.organisation import load_organisation
 from bot.core.resources import load_resources
@@ -78,3 +79,44 @@ def looks_written_in(language: str, text: str) -> bool:
     if language == "uk":
         return bool(CYRILLIC.search(text))
     return True
+
+
+#: A message in each language that asks for a topic in the person's own words.
+ASK = {
+    "en": {
+        "sleep": "I keep waking up at night and can't get back to sleep",
+        "stress": "I'm so anxious my hands shake",
+        "book": "could I speak with one of your volunteers?",
+        "switch": "can you write to me in Spanish?",
+    },
+    "nl": {
+        "sleep": "ik word steeds wakker en kan niet meer slapen",
+        "stress": "ik ben zo angstig dat mijn handen trillen",
+        "book": "kan ik met een van jullie vrijwilligers spreken?",
+        "switch": "kun je in het spaans schrijven?",
+    },
+    "ar": {
+        "sleep": "بصحى بالليل وما بقدر ارجع نام",
+        "stress": "انا متوتر كتير وايديي عم ترجف",
+        "book": "بقدر احكي مع متطوع عندكم؟",
+        "switch": "ممكن تكتبلي بالاسباني؟",
+    },
+    "fa": {
+        "sleep": "شبا بیدار میشم و دیگه خوابم نمیبره",
+        "stress": "خیلی استرس دارم دستام میلرزه",
+        "book": "میتونم با یکی از داوطلب ها صحبت کنم؟",
+        "switch": "میشه اسپانیایی بنویسی؟",
+    },
+    "uk": {
+        "sleep": "я прокидаюся вночі і не можу знову заснути",
+        "stress": "мені так тривожно, аж руки тремтять",
+        "book": "чи можу я поговорити з вашим волонтером?",
+        "switch": "можеш писати іспанською?",
+    },
+    "es": {
+        "sleep": "me despierto en la noche y no puedo volver a dormir",
+        "stress": "tengo tanta ansiedad que me tiemblan las manos",
+        "book": "¿puedo hablar con uno de sus voluntarios?",
+        "switch": "¿me puedes escribir en árabe?",
+    },
+}

@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from tests.conftest import free_port
+from tests.helpers import free_port
 
 
 def server_binaries() -> Path | None:

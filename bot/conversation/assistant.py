@@ -1,7 +1,7 @@
-"""One message's way through the front end: the safety screen, commands, then Rasa; never raises.
+"""One message's way through the front end: the safety screen, commands, then Rasa.
 
-The terminal chat uses this today and the Telegram front end will use the same class, so both
-behave the same. Message text is never logged.
+The Telegram front end and the terminal chat both use this class, so both behave the same.
+Database and Rasa failures become kind answers, never exceptions. Message text is never logged.
 """
 
 from __future__ import annotations
@@ -12,19 +12,21 @@ import re
 import time
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from functools import lru_cache
 
 import yaml
 
 from bot import PROJECT_ROOT
 from bot.conversation import reply_language
-from bot.conversation.outbox import AlreadyStored, Entry, Outbox, unavailable
-from bot.conversation.rasa_client import BotMessage, Button, RasaClient, RasaUnavailable
-from bot.core import language_id, languages
+from bot.conversation.outbox import Outbox
+from bot.conversation.rasa_client import BotMessage, RasaClient, RasaUnavailable
+from bot.conversation.records import CRISIS_MEMORY, BookingListener, EscalationListener, RecordKind, Records
+from bot.conversation.replies import Reply
+from bot.core import language_id, languages, protocol
 from bot.core.i18n import Catalogs, Translator
 from bot.core.office_hours import OfficeHours
+from bot.core.protocol import BookingAnswers, Button, Request
 from bot.core.safety import Assessment, Level
 from bot.core.safety.net import RISK_INTENTS
 from bot.core.safety.nets import RiskScreen, deferrable, with_rasa
@@ -37,10 +39,10 @@ from bot.core.safety.responses import (
     crisis_messages,
     residence_confirmation,
 )
-from bot.storage.bookings import BookingLog, BookingView
+from bot.storage.bookings import BookingLog
 from bot.storage.db import DatabaseError
-from bot.storage.escalations import EscalationLog, EscalationView
-from bot.storage.users import CrisisState, LanguageState, UserStore
+from bot.storage.escalations import EscalationLog
+from bot.storage.users import LanguageState, UserStore
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +65,6 @@ ERASE_CONFIRMED, ERASE_CANCELLED = "/erase_confirmed", "/erase_cancelled"
 
 #: After a crisis, the assistant checks in once, this many ordinary messages later.
 CHECK_IN_AFTER_MESSAGES = 3
-#: A crisis is kept in mind this long after the last risk message.
-CRISIS_MEMORY = timedelta(hours=24)
 
 #: A question about ending one's life (Level.ASK) counts as asked this long; a "yes" typed in words
 #: within it takes the person to the crisis answer.
@@ -76,17 +76,6 @@ ESCALATED_LEVELS = (Level.ACUTE, Level.DISTRESS, Level.VIOLENCE)
 NET_LEVELS = {level.value: level for level in RISK_INTENTS.values()}
 
 _PAYLOAD = re.compile(r"^/(?P<intent>[a-z_]+)(?P<entities>\{.*\})?$", re.DOTALL)
-
-
-@dataclass
-class Reply:
-    """One message for the person, in the language it was written in."""
-
-    text: str
-    language: str
-    buttons: list[Button] = field(default_factory=list)
-    urgent: bool = False  # a crisis reply: sent before anything else that waits
-    clears_chat: bool = False  # the person's data was erased: delete the bot's earlier messages first
 
 
 @lru_cache(maxsize=1)
@@ -109,6 +98,15 @@ def in_known_script(text: str) -> bool:
     letters = [ch for ch in text if ch.isalpha()]
     known = sum(1 for ch in letters if unicodedata.name(ch, "").startswith(KNOWN_SCRIPTS))
     return not letters or known * 2 >= len(letters)
+
+
+def command_word(text: str) -> str:
+    """The command a message starts with, lower-cased and without the bot's name that Telegram
+    adds in groups ("/Start@our_bot hi" → "/start"); "" when the message is not a command."""
+    words = text.split(maxsplit=1)
+    if not words or not words[0].startswith("/"):
+        return ""
+    return words[0].split("@", 1)[0].lower()
 
 
 def cut_for_nlu(text: str) -> str:
@@ -160,12 +158,6 @@ def erased_item(t: Translator, item: str) -> str:
     return texts.get(item, item)
 
 
-#: Someone needs a coordinator: the escalation as stored, and whether it is new.
-EscalationListener = Callable[[EscalationView, bool], None]
-#: What _save() stores.
-ESCALATION, BOOKING, CRISIS_STATE = "escalation", "booking request", "crisis_state"
-#: A booking request was stored; `late` when the database refused it at first.
-BookingListener = Callable[[BookingView, bool], None]
 #: Erases everything about a person; returns what was deleted, for the person to read.
 Eraser = Callable[[str], list[str]]
 #: Told just before a person's data is erased (the hand-off clears the coordinators' group).
@@ -195,18 +187,37 @@ class Assistant:
         self.bookings = bookings
         #: How to reach each person while this process runs (their Telegram chat); never stored otherwise.
         self.contacts: dict[str, int] = {}
-        self.escalation_listeners: list[EscalationListener] = []
-        self.booking_listeners: list[BookingListener] = []
         self.erasure_listeners: list[ErasureListener] = []
-        #: Escalations, booking requests and crisis states the database refused: see _save(). Without
-        #: a journal file (tests, tools) they wait in memory.
-        self.outbox = outbox if outbox is not None else Outbox()
+        #: Escalations, booking requests and crisis states, stored at once or through the outbox.
+        self.records = Records(users, escalations, bookings, outbox)
         #: When each person was last asked whether they think of ending their life, and in which
         #: language (memory only).
         self.asked: dict[str, tuple[float, str]] = {}
 
+    @property
+    def escalation_listeners(self) -> list[EscalationListener]:
+        """Told of each escalation once it is stored (the hand-off alerts the coordinators)."""
+        return self.records.escalation_listeners
+
+    @property
+    def booking_listeners(self) -> list[BookingListener]:
+        """Told of each booking request once it is stored (the hand-off posts it)."""
+        return self.records.booking_listeners
+
+    @property
+    def outbox(self) -> Outbox:
+        return self.records.outbox
+
+    def retry_unsaved(self) -> int:
+        """Stores what waits in the outbox (Records.retry_unsaved)."""
+        return self.records.retry_unsaved()
+
     def language(self, user_key: str) -> str:
         return self.users.language(user_key) or languages.DEFAULT
+
+    def remember_chat(self, user_key: str, chat_id: int) -> None:
+        """Where the person can be reached while this process runs (for the coordinators' replies)."""
+        self.contacts[user_key] = chat_id
 
     def remember_client_language(self, user_key: str, client_language: str | None) -> None:
         """On first contact, the app's language (Telegram's language_code) when we speak it; the
@@ -284,8 +295,7 @@ class Assistant:
         return await self._ask_rasa(user_key, cut_for_nlu(text))
 
     async def _handle_command(self, user_key: str, text: str) -> list[Reply]:
-        command, _, argument = text.partition(" ")
-        command = command.split("@", 1)[0].lower()  # Telegram groups send /start@botname
+        command, argument = command_word(text), text.partition(" ")[2]
         if command == "/language":
             code = languages.normalize(argument) or languages.find_language_name(argument)
             payload = f'/change_language{{"language": "{code}"}}' if code else "/change_language"
@@ -375,11 +385,13 @@ class Assistant:
         try:
             previous = self.users.crisis(user_key)
         except DatabaseError:
-            previous = None  # storing keeps an acute level the database holds (_store_crisis_state)
+            previous = None  # storing keeps an acute level the database holds (Records._store_crisis_state)
         was_acute = previous is not None and previous.level == Level.ACUTE.value
         level = Level.ACUTE if assessment.level is Level.ACUTE or was_acute else Level.DISTRESS
         since = datetime.now(timezone.utc)
-        self._save(CRISIS_STATE, {"user_key": user_key, "level": level.value, "since": since.isoformat()})
+        self.records.save(
+            RecordKind.CRISIS_STATE, {"user_key": user_key, "level": level.value, "since": since.isoformat()}
+        )
 
     def crisis_replies(self, user_key: str, assessment: Assessment, message: str | None = None) -> list[Reply]:
         """The crisis answer, in the person's language, or the language they just wrote in.
@@ -439,109 +451,13 @@ class Assistant:
             "chat_id": self.contacts.get(user_key),
             "message": message,
         }
-        self._save(ESCALATION, record)
+        self.records.save(RecordKind.ESCALATION, record)
 
     def _residence(self, user_key: str) -> str | None:
         try:
             return self.users.residence(user_key)
         except DatabaseError:
             return None
-
-    def _save(self, kind: str, record: dict) -> bool:
-        """Stores an escalation, a booking request or a crisis state, then tells the listeners; True
-        once stored. When the database refuses, or records it refused earlier still wait (they go
-        first, and a database that just refused is not waited for again), the record goes to the
-        outbox file and retry_unsaved() stores it later."""
-        entry = Entry.new(kind, record)
-        if not len(self.outbox):
-            try:
-                stored = self._store(entry)
-            except (DatabaseError, AlreadyStored) as error:
-                log.error("Could not store a %s (%s); it waits in the outbox", kind, type(error).__name__)
-            else:
-                self._tell(entry, stored, late=False)
-                return True
-        try:
-            self.outbox.add(entry)
-        except (TypeError, ValueError) as error:  # not JSON: a programming error, never silent
-            log.error("A %s could not be put in the outbox (%s)", kind, error)
-        return False
-
-    def _store(self, entry: Entry) -> object:
-        """Stores one record in its own transaction with its id; raises DatabaseError or AlreadyStored."""
-        record = entry.record
-        if entry.kind == ESCALATION:
-            assert self.escalations is not None
-            return self.escalations.record(**record, record_id=entry.id)
-        if entry.kind == BOOKING:
-            assert self.bookings is not None
-            return self.bookings.add(**record, record_id=entry.id)
-        if entry.kind == CRISIS_STATE:
-            return self._store_crisis_state(record)
-        raise ValueError(f"unknown outbox record kind {entry.kind!r}")
-
-    def _store_crisis_state(self, record: dict) -> None:
-        """Stores a crisis state unless the database holds this one or a newer one already; keeps
-        an acute level that is still remembered."""
-        user_key, since = record["user_key"], datetime.fromisoformat(record["since"])
-        current = self.users.crisis(user_key)
-        if current is not None and current.since >= since:
-            raise AlreadyStored(user_key)
-        acute = record["level"] == Level.ACUTE.value or (
-            current is not None and current.level == Level.ACUTE.value and since - current.since <= CRISIS_MEMORY
-        )
-        level = Level.ACUTE.value if acute else record["level"]
-        self.users.set_crisis(user_key, CrisisState(level=level, since=since))
-
-    def _tell(self, entry: Entry, stored: object, late: bool) -> None:
-        """Tells the listeners about a record just stored (the hand-off alerts the coordinators)."""
-        try:
-            if entry.kind == ESCALATION:
-                view, created = stored  # type: ignore[misc]
-                for listener in self.escalation_listeners:
-                    listener(view, created)
-            elif entry.kind == BOOKING:
-                for booking_listener in self.booking_listeners:
-                    booking_listener(stored, late)  # type: ignore[arg-type]
-        except Exception:
-            log.exception("A listener failed on a stored %s", entry.kind)
-
-    def retry_unsaved(self) -> int:
-        """Stores what waits in the outbox, oldest first, and drops each record from the file once
-        it is stored; returns how many were stored. Called by the outbox's retry task (at start and
-        every few seconds) and by the hand-off's timer. Stops when the database refuses as a whole;
-        a record refused on its own holds back only the same person's later records."""
-        stored: list[tuple[Entry, object]] = []
-        done: list[str] = []
-        held: set[object] = set()
-        for entry in self.outbox.entries():
-            person = entry.record.get("user_key")
-            if person in held:
-                continue
-            try:
-                result = self._store(entry)
-            except AlreadyStored:
-                done.append(entry.id)  # stored before a crash, or a newer crisis state is there
-                continue
-            except DatabaseError as error:
-                if unavailable(error):
-                    break
-                log.error("Could not store a waiting %s (%s); will retry", entry.kind, type(error).__name__)
-                held.add(person)
-                continue
-            except (KeyError, TypeError, ValueError) as error:
-                log.error("A waiting %s cannot be stored (%s); it stays in the outbox", entry.kind, error)
-                held.add(person)
-                continue
-            stored.append((entry, result))
-            done.append(entry.id)
-        try:
-            self.outbox.remove(done)
-        except OSError as error:  # the stored ones are found stored next time
-            log.error("Could not rewrite the outbox file (%s)", type(error).__name__)
-        for entry, result in stored:
-            self._tell(entry, result, late=True)
-        return len(stored)
 
     def request_human(self, user_key: str) -> list[Reply]:
         """The person asked for a person: an escalation, and an honest word about when they will answer."""
@@ -565,23 +481,16 @@ class Assistant:
             ).format(hours=self.hours.describe())
         return [Reply(text, language)]
 
-    def store_booking(self, user_key: str, answers: dict) -> list[Reply]:
+    def store_booking(self, user_key: str, answers: BookingAnswers) -> list[Reply]:
         """Stores a completed booking request; the person hears it was sent only once it is saved."""
         language = self.language(user_key)
         t = self.catalogs.for_language(language)
         if self.bookings is None or not self.booking_listeners:
             return [Reply(no_coordinator(t), language)]
-        record = {
-            "user_key": user_key,
-            "language": language,
-            "session_language": str(answers.get("session_language") or "?"),
-            "times": str(answers.get("times") or "?"),
-            "contact": "other" if answers.get("contact") == "other" else "chat",
-            "chat_id": self.contacts.get(user_key),
-        }
-        if not self._save(BOOKING, record):
+        record = {"user_key": user_key, "language": language, **answers, "chat_id": self.contacts.get(user_key)}
+        if not self.records.save(RecordKind.BOOKING, record):
             return [Reply(booking_not_saved_yet(t), language)]
-        return [Reply(booking_saved(t, record["contact"]), language)]
+        return [Reply(booking_saved(t, answers["contact"]), language)]
 
     def erasure_question(self, user_key: str) -> list[Reply]:
         language = self.language(user_key)
@@ -634,42 +543,35 @@ class Assistant:
         self.contacts.pop(user_key, None)
         self.asked.pop(user_key, None)
         self.screen.forget(user_key)
-        waiting = [entry.id for entry in self.outbox.entries() if entry.record.get("user_key") == user_key]
-        if waiting:
-            try:
-                self.outbox.remove(waiting)
-            except OSError as error:
-                log.error("Could not drop an erased person's records from the outbox (%s)", type(error).__name__)
+        self.records.forget(user_key)
 
     @staticmethod
     def _as_replies(messages: list[tuple[str, list[Button]]], language: str, urgent: bool = False) -> list[Reply]:
         return [Reply(text=text, language=language, buttons=buttons, urgent=urgent) for text, buttons in messages]
 
     def _replies(self, user_key: str, answer: list[BotMessage], message: str | None = None) -> list[Reply]:
-        flagged = next((m.custom["safety_level"] for m in answer if m.custom.get("safety_level") in NET_LEVELS), None)
-        if flagged:
+        asked = protocol.read(m.custom for m in answer)
+        if asked.safety_level in NET_LEVELS:
             # Rasa's risk intents heard what the screen did not. With the model net on, they only ask
             # the question (nets.with_rasa says why); without it, they give the crisis answer.
-            level = NET_LEVELS[flagged] if self.screen.net is None else Level.ASK
-            return self.crisis_replies(user_key, Assessment(level, (f"model_{flagged}",), nets=("rasa",)), message)
-        request = next((m.custom["front_end"] for m in answer if "front_end" in m.custom), None)
-        if request == "request_human":
+            level = NET_LEVELS[asked.safety_level] if self.screen.net is None else Level.ASK
+            flag = f"model_{asked.safety_level}"
+            return self.crisis_replies(user_key, Assessment(level, (flag,), nets=("rasa",)), message)
+        if asked.request is Request.REQUEST_HUMAN:
             return self.request_human(user_key)
-        if request == "request_erasure":
+        if asked.request is Request.REQUEST_ERASURE:
             return self.erasure_question(user_key)
-        if request == "store_booking":
-            data = next(m.custom.get("booking") for m in answer if m.custom.get("front_end") == "store_booking")
-            return self.store_booking(user_key, data if isinstance(data, dict) else {})
-        replies: list[Reply] = []
-        for message in answer:
-            switched = languages.normalize(message.custom.get("set_language"))
-            if switched:
-                self.users.set_language(user_key, switched, chosen=True)
+        if asked.request is Request.STORE_BOOKING and asked.booking is not None:
+            return self.store_booking(user_key, asked.booking)
+        switched = languages.normalize(asked.language)
+        if switched:
+            self.users.set_language(user_key, switched, chosen=True)
         language = self.language(user_key)
-        for message in answer:
-            if message.text or message.buttons:
-                replies.append(Reply(text=message.text, language=language, buttons=list(message.buttons)))
-        return replies
+        return [
+            Reply(text=message.text, language=language, buttons=list(message.buttons))
+            for message in answer
+            if message.text or message.buttons
+        ]
 
     @staticmethod
     def _language_in_payload(message: str) -> str | None:

@@ -18,15 +18,13 @@ import os
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import delete
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.orm import Session
+from bot.storage.models import utcnow
+from bot.storage.stored_records import AlreadyStored, unavailable
 
-from bot.storage.models import StoredRecord, utcnow
+__all__ = ["FILE_NAME", "AlreadyStored", "Entry", "Outbox", "keep_replaying", "unavailable"]
 
 log = logging.getLogger(__name__)
 
@@ -34,30 +32,6 @@ log = logging.getLogger(__name__)
 FILE_NAME = "outbox.jsonl"
 #: How often the retry task replays the outbox.
 RETRY_SECONDS = 3.0
-
-
-class AlreadyStored(Exception):
-    """The record with this id is in the database already (an earlier replay stored it)."""
-
-
-def unavailable(error: Exception) -> bool:
-    """True when the database as a whole refuses (locked, down, unreachable), not this one record."""
-    return isinstance(error, (OperationalError, InterfaceError, DisconnectionError, PoolTimeout))
-
-
-def mark_stored(session: Session, record_id: str | None, kind: str) -> None:
-    """Notes a record's id in the transaction that stores it; raises AlreadyStored if it is there."""
-    if record_id is None:
-        return
-    if session.get(StoredRecord, record_id) is not None:
-        raise AlreadyStored(record_id)
-    session.add(StoredRecord(id=record_id, kind=kind[:24], stored_at=utcnow()))
-    session.flush()  # a second writer with the same id fails here, inside its own transaction
-
-
-def forget_stored(session: Session, older_than: timedelta) -> int:
-    """Deletes the notes of records stored long ago (no outbox still holds them)."""
-    return session.execute(delete(StoredRecord).where(StoredRecord.stored_at < utcnow() - older_than)).rowcount
 
 
 @dataclass(frozen=True)

@@ -7,19 +7,15 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
+import httpx
+
+from bot.core.protocol import Button
 
 log = logging.getLogger(__name__)
 
 
 class RasaUnavailable(Exception):
     """Rasa could not be reached or did not answer properly."""
-
-
-@dataclass(frozen=True)
-class Button:
-    title: str
-    payload: str
 
 
 @dataclass
@@ -41,70 +37,69 @@ class BotMessage:
 
 
 class RasaClient:
-    """An aiohttp client: on loopback a call costs a quarter of an httpx call (see telegram_http)."""
+    """One kept-alive httpx client for the whole process (httpx is the project's one HTTP client;
+    python-telegram-bot uses it too)."""
 
     def __init__(self, base_url: str, auth_token: str = "", timeout: float = 30.0) -> None:
         self.base_url = base_url.rstrip("/")
         self.auth_token = auth_token
-        self.timeout = aiohttp.ClientTimeout(total=timeout)
-        self._session: aiohttp.ClientSession | None = None
+        self.timeout = timeout
+        self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def _http(self) -> aiohttp.ClientSession:
-        """The session, opened on first use in the running event loop."""
+    def _http(self) -> httpx.AsyncClient:
+        """The client, opened on first use in the running event loop (tests run several loops)."""
         loop = asyncio.get_running_loop()
-        if self._session is None or self._session.closed or self._loop is not loop:
-            self._session, self._loop = aiohttp.ClientSession(timeout=self.timeout), loop
-        return self._session
+        if self._client is None or self._client.is_closed or self._loop is not loop:
+            self._client, self._loop = (
+                httpx.AsyncClient(timeout=self.timeout, limits=httpx.Limits(max_connections=256)),
+                loop,
+            )
+        return self._client
 
     async def send(self, sender_id: str, text: str, language: str) -> list[BotMessage]:
         """Sends one user message and returns Rasa's replies."""
         body = {"sender": sender_id, "message": text, "metadata": {"language": language}}
         try:
-            url = f"{self.base_url}/webhooks/bot/webhook"
-            async with self._http().post(url, json=body, raise_for_status=True) as response:
-                return [BotMessage.from_rest(item) for item in await response.json()]
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+            response = await self._http().post(f"{self.base_url}/webhooks/bot/webhook", json=body)
+            response.raise_for_status()
+            return [BotMessage.from_rest(item) for item in response.json()]
+        except (httpx.HTTPError, ValueError) as error:
             raise RasaUnavailable(type(error).__name__) from error
 
     async def add_event(self, sender_id: str, event: dict[str, Any]) -> bool:
-        """Appends an event (e.g. {"event": "pause"}) to a conversation through Rasa's HTTP API."""
+        """Appends an event (e.g. {"event": "resume"}) to a conversation through Rasa's HTTP API."""
         try:
-            async with self._http().post(
+            response = await self._http().post(
                 f"{self.base_url}/conversations/{sender_id}/tracker/events",
                 params={"token": self.auth_token, "include_events": "NONE"},
                 json=event,
-                raise_for_status=True,
-            ):
-                return True
-        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            )
+            response.raise_for_status()
+            return True
+        except httpx.HTTPError as error:
             log.warning("Could not add a %s event in Rasa (%s)", event.get("event"), type(error).__name__)
             return False
 
     async def parse(self, text: str, timeout: float = 2.0) -> dict[str, Any] | None:
         """Rasa's reading of a message (intent and confidence), or None when Rasa cannot answer."""
         try:
-            async with self._http().post(
-                f"{self.base_url}/model/parse",
-                params={"token": self.auth_token},
-                json={"text": text},
-                timeout=aiohttp.ClientTimeout(total=timeout),
-                raise_for_status=True,
-            ) as response:
-                return await response.json()
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+            response = await self._http().post(
+                f"{self.base_url}/model/parse", params={"token": self.auth_token}, json={"text": text}, timeout=timeout
+            )
+            response.raise_for_status()
+            return response.json()
+        except (httpx.HTTPError, ValueError):
             return None
 
     async def model_ready(self) -> bool:
         """True once the server answers and has a model loaded."""
         try:
-            async with self._http().get(
-                f"{self.base_url}/status", params={"token": self.auth_token}, timeout=aiohttp.ClientTimeout(total=2.0)
-            ) as response:
-                return response.status == 200 and bool((await response.json()).get("model_file"))
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+            response = await self._http().get(f"{self.base_url}/status", params={"token": self.auth_token}, timeout=2.0)
+            return response.status_code == 200 and bool(response.json().get("model_file"))
+        except (httpx.HTTPError, ValueError):
             return False
 
     async def close(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
+        if self._client is not None and not self._client.is_closed:
+            await self._client.aclose()

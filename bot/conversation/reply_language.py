@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.conversation.rasa_client import Button
 from bot.core import languages
 from bot.core.i18n import Catalogs
 from bot.core.language_id import Detection
+from bot.core.protocol import Button
 from bot.storage.users import LanguageState
 
 #: The button that keeps the chosen language after the bot offered another.

@@ -5,9 +5,12 @@ claims it is connected to the person: the person's messages are posted in the gr
 the alert (headed "#<id> ▸"), and the coordinator's replies to those messages go back to the person.
 Meanwhile the front end keeps the person's messages from Rasa (Rasa is not paused: a failed
 "resume" would leave the person without answers, and /privacy and /delete must still be answered
-during a hand-off). A timer re-posts alerts nobody claimed
-in time and retries alerts Telegram did not take. Coordinator texts are in English, the programme's
-working language; everything the person reads is in their own language.
+during a hand-off). A timer re-posts alerts nobody claimed in time and retries alerts Telegram did
+not take.
+
+This is the state machine only: it knows no Telegram types. It reaches people and the group
+through a Messenger (bot/conversation/ports.py); the group's updates reach it through
+bot/coordinators/group_handlers.py.
 """
 
 from __future__ import annotations
@@ -19,143 +22,78 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
-from telegram.ext import ContextTypes
-
-from bot.conversation.assistant import Assistant, Reply, booking_saved
-from bot.conversation.rasa_client import RasaClient
-from bot.core import languages
+from bot.conversation.assistant import Assistant, booking_saved
+from bot.conversation.ports import Keyboard, Messenger, ReplyPrompt
+from bot.conversation.replies import Reply
+from bot.coordinators.texts import (
+    ERASED,
+    ONLY_COORDINATORS,
+    alert_buttons,
+    alert_text,
+    booking_buttons,
+    booking_text,
+    level_name,
+    summary_line,
+)
+from bot.core.i18n import Catalogs
 from bot.core.identity import pseudonym
 from bot.core.safety.responses import emergency_numbers
-from bot.storage.bookings import CLOSED, MAX_SESSIONS, BookingLog, BookingView
+from bot.storage.bookings import CLOSED, BookingLog, BookingView
 from bot.storage.db import DatabaseError
-from bot.storage.escalations import ACTIVE, CLAIMED, OPEN, EscalationLog, EscalationView, GroupMessages
-from bot.telegram_front.application import URGENT, TelegramFrontEnd
+from bot.storage.escalations import ACTIVE, CLAIMED, EscalationLog, EscalationView, GroupMessages
 
 log = logging.getLogger(__name__)
 
 #: Telegram lets a bot delete a message in a group for 48 hours; a margin for clocks and retries.
 DELETABLE_FOR = timedelta(hours=47)
-#: What an older relayed message is overwritten with once the person erased their data.
-ERASED = "🗑️ Erased at the person's request."
-
+#: Buttons under alerts and booking requests: "esc:<action>:<id>" and "book:<status>:<id>".
 CALLBACK = re.compile(r"^esc:(claim|takeover|release|resolve|note):(\d+)$")
 BOOKING_CALLBACK = re.compile(r"^book:(scheduled|done|cancelled):(\d+)$")
 #: Every message the bot posts in the group about an escalation starts with "#<id> ".
 HEADER = re.compile(r"^#(\d+) (✎)?")
 #: Booking requests start with "B<id> ".
 BOOKING_HEADER = re.compile(r"^B(\d+) ")
-LEVEL_NAMES = {
-    "acute": "acute risk",
-    "distress": "severe distress",
-    "request": "asked for a person",
-    "third_party": "someone else at risk",
-    "violence": "violence at home",
-}
-RESIDENCE_NAMES = {"azc": "reception centre (azc): GZA Praktijklijn", "municipality": "municipality: own GP"}
 #: An open escalation nobody touched for this long is closed as expired.
 EXPIRE_AFTER = timedelta(hours=24)
 LIST_PERIODS = {"open": None, "today": timedelta(days=1), "week": timedelta(days=7)}
+#: The group's commands.
+LIST_COMMAND, SHOW_COMMAND = "/escalations", "/escalation"
 
 
 @dataclass(frozen=True)
-class Coordinators:
+class CoordinatorGroup:
+    """The coordinators' Telegram group, and who in it may act on escalations."""
+
     chat_id: int
     user_ids: frozenset[int]
 
 
-def ago(moment: datetime, now: datetime | None = None) -> str:
-    minutes = int(((now or datetime.now(timezone.utc)) - moment).total_seconds() // 60)
-    if minutes < 1:
-        return "just now"
-    if minutes < 120:
-        return f"{minutes} min ago"
-    return f"{minutes // 60} h ago"
+@dataclass(frozen=True)
+class Coordinator:
+    """A member of the group who pressed a button or wrote: Telegram's user id and first name."""
 
-
-def alert_text(view: EscalationView, overdue: bool = False) -> str:
-    head = "🚨 URGENT" if view.urgent else "🔔"
-    lines = [f"#{view.id} {head} · {LEVEL_NAMES.get(view.level, view.level)}"]
-    if overdue:
-        lines.append(f"⏰ OVERDUE: nobody has claimed this for {ago(view.created_at)[:-4]}.")
-    if view.categories:
-        lines.append("Signs: " + ", ".join(category.replace("_", " ") for category in view.categories))
-    lines.append(f"Language: {languages.native_name(view.language)} ({view.language})")
-    lines.append("Lives in: " + RESIDENCE_NAMES.get(view.residence or "", "not known yet"))
-    lines.append(f"Opened: {ago(view.created_at)}")
-    if view.excerpt:
-        lines.append("Recent messages:")
-        lines.extend(f"› {line}" for line in view.excerpt.split("\n"))
-    if view.chat_id is None:
-        lines.append("(This person cannot be reached from the group.)")
-    return "\n".join(lines)
-
-
-def alert_keyboard(view: EscalationView) -> InlineKeyboardMarkup | None:
-    if view.status == OPEN:
-        first = InlineKeyboardButton("✋ Claim", callback_data=f"esc:claim:{view.id}")
-    elif view.status == CLAIMED:
-        first = InlineKeyboardButton("↩️ Release", callback_data=f"esc:release:{view.id}")
-    else:
-        return None
-    second_row = [InlineKeyboardButton("📝 Add note", callback_data=f"esc:note:{view.id}")]
-    if view.status == CLAIMED:
-        # Only the coordinator who claimed it writes to the person; a colleague takes over openly.
-        second_row.append(InlineKeyboardButton("🤝 Take over", callback_data=f"esc:takeover:{view.id}"))
-    return InlineKeyboardMarkup(
-        [[first, InlineKeyboardButton("✅ Resolve", callback_data=f"esc:resolve:{view.id}")], second_row]
-    )
-
-
-def booking_text(view: BookingView, asked: int) -> str:
-    contact = "here in the chat" if view.contact == "chat" else "another way: reply here to ask them how"
-    lines = [
-        f"B{view.id} 📅 Request for a talk · {view.status}",
-        f"Language for the talk: {view.session_language}",
-        f"Days and times: {view.times}",
-        f"Contact: {contact}",
-        f"Writes in: {languages.native_name(view.language)} ({view.language})",
-        f"Talks asked for: {asked} of {MAX_SESSIONS}",
-    ]
-    if view.status not in CLOSED:
-        lines.append("Reply to this message to write to the person.")
-    return "\n".join(lines)
-
-
-def booking_keyboard(view: BookingView) -> InlineKeyboardMarkup | None:
-    if view.status in CLOSED:
-        return None
-    buttons = [("🗓️ Scheduled", "scheduled"), ("✅ Done", "done"), ("✖️ Cancelled", "cancelled")]
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(title, callback_data=f"book:{status}:{view.id}") for title, status in buttons]]
-    )
-
-
-def summary_line(view: EscalationView) -> str:
-    return (
-        f"#{view.id} · {view.status} · {LEVEL_NAMES.get(view.level, view.level)} · {view.language} · "
-        f"{view.created_at:%Y-%m-%d %H:%M} UTC"
-    )
+    user_id: int
+    first_name: str
 
 
 class HandOff:
     def __init__(
         self,
-        front: TelegramFrontEnd,
+        messenger: Messenger,
         assistant: Assistant,
         escalations: EscalationLog,
         bookings: BookingLog,
-        rasa: RasaClient,
-        coordinators: Coordinators,
+        catalogs: Catalogs,
+        group: CoordinatorGroup,
         pseudonym_secret: str,
         remind_after: timedelta,
     ) -> None:
-        self.front = front
+        self.messenger = messenger
         self.assistant = assistant
         self.escalations = escalations
         self.bookings = bookings
-        self.rasa = rasa
-        self.coordinators = coordinators
+        self.catalogs = catalogs
+        self.group = group
         self.secret = pseudonym_secret
         self.remind_after = remind_after
         #: People talking with a coordinator right now: their key → the escalation's id.
@@ -218,6 +156,11 @@ class HandOff:
             if self.escalations.expire(view.id):
                 await self._refresh_alert(view.id, note="⌛ Expired: nobody claimed it in 24 hours.")
 
+    async def _post(
+        self, text: str, buttons: Keyboard = (), prompt: ReplyPrompt | None = None, **options: object
+    ) -> int | None:
+        return await self.messenger.post(text, buttons, prompt, **options)  # type: ignore[arg-type]
+
     # --- alerts --------------------------------------------------------------------------------
     def on_escalation(self, view: EscalationView, created: bool) -> None:
         """Called by the Assistant right after it stored an escalation (before the person's reply)."""
@@ -229,10 +172,10 @@ class HandOff:
             return False
         self._alerting.add(view.id)
         try:
-            message = await self._post(alert_text(view, overdue), alert_keyboard(view), urgent=view.urgent)
-            if message is None:
+            message_id = await self._post(alert_text(view, overdue), alert_buttons(view), urgent=view.urgent)
+            if message_id is None:
                 return False
-            self.escalations.mark_alerted(view.id, message.message_id, reminder=overdue)
+            self.escalations.mark_alerted(view.id, message_id, reminder=overdue)
             return True
         finally:
             self._alerting.discard(view.id)
@@ -243,65 +186,30 @@ class HandOff:
             return
         if view.chat_id is None:
             return
-        t = self.front.catalogs.for_language(view.language)
+        t = self.catalogs.for_language(view.language)
         waiting = t.pgettext(
             "handoff",
             "A coordinator will answer you as soon as possible. I am sorry that it takes a while. "
             "If things get too much, these numbers are there for you:",
         )
-        await self.front.send(
+        await self.messenger.send(
             view.chat_id,
             [Reply(waiting, view.language, urgent=True), Reply(emergency_numbers(t), view.language, urgent=True)],
         )
-
-    async def _post(
-        self,
-        text: str,
-        markup: InlineKeyboardMarkup | ForceReply | None = None,
-        urgent: bool = False,
-        reply_to: int | None = None,
-    ) -> Message | None:
-        """Posts to the coordinators' group; None when Telegram did not take it."""
-        try:
-            return await self.front.retrying(
-                lambda: self.front.app.bot.send_message(
-                    self.coordinators.chat_id,
-                    text[:4096],
-                    reply_markup=markup,
-                    rate_limit_args=URGENT if urgent else None,
-                    reply_to_message_id=reply_to,
-                    allow_sending_without_reply=True,
-                )
-            )
-        except Exception as error:  # the timer tries again from the database
-            log.warning("Posting to the coordinators' group failed (%s)", type(error).__name__)
-            return None
 
     async def _refresh_alert(self, escalation_id: int, note: str = "") -> None:
         view = self.escalations.get(escalation_id)
         if view is None or view.alert_message_id is None:
             return
-        await self._edit(
-            view.alert_message_id, alert_text(view) + (f"\n\n{note}" if note else ""), alert_keyboard(view)
-        )
-
-    async def _edit(self, message_id: int, text: str, markup: InlineKeyboardMarkup | None) -> None:
-        """Updates one of the bot's posts in the group (an alert or a request); best effort."""
-        try:
-            await self.front.retrying(
-                lambda: self.front.app.bot.edit_message_text(
-                    text[:4096], chat_id=self.coordinators.chat_id, message_id=message_id, reply_markup=markup
-                )
-            )
-        except Exception as error:
-            log.info("Updating a post in the group failed (%s)", type(error).__name__)
+        text = alert_text(view) + (f"\n\n{note}" if note else "")
+        await self.messenger.edit(view.alert_message_id, text, alert_buttons(view))
 
     # --- booking requests ----------------------------------------------------------------------
     def on_booking(self, view: BookingView, late: bool) -> None:
         """Called by the Assistant once a booking request is stored."""
         if late and view.chat_id is not None:
-            t = self.front.catalogs.for_language(view.language)
-            self._spawn(self.front.send(view.chat_id, [Reply(booking_saved(t, view.contact), view.language)]))
+            t = self.catalogs.for_language(view.language)
+            self._spawn(self.messenger.send(view.chat_id, [Reply(booking_saved(t, view.contact), view.language)]))
         self._spawn(self.post_booking(view))
 
     async def post_booking(self, view: BookingView) -> None:
@@ -309,21 +217,21 @@ class HandOff:
             return
         self._alerting_bookings.add(view.id)
         try:
-            message = await self._post(self._booking_text(view), booking_keyboard(view))
-            if message is not None:
-                self.bookings.mark_posted(view.id, message.message_id)
+            message_id = await self._post(self._booking_text(view), booking_buttons(view))
+            if message_id is not None:
+                self.bookings.mark_posted(view.id, message_id)
         finally:
             self._alerting_bookings.discard(view.id)
 
     def _booking_text(self, view: BookingView) -> str:
         return booking_text(view, self.bookings.sessions_asked(view.user_key) if view.user_key else 1)
 
-    async def set_booking_status(self, booking_id: int, status: str, coordinator: User) -> str:
+    async def set_booking_status(self, booking_id: int, status: str, coordinator: Coordinator) -> str:
         view = self.bookings.set_status(booking_id, status)
         if view is None:
             return f"⚠️ B{booking_id} is already {status} or closed."
         if view.chat_id is not None:
-            t = self.front.catalogs.for_language(view.language)
+            t = self.catalogs.for_language(view.language)
             texts = {
                 "scheduled": t.pgettext(
                     "booking", "Your talk with a volunteer is being planned. A coordinator will write to you here."
@@ -337,29 +245,40 @@ class HandOff:
                     "Your request for a talk was cancelled. If you still want a talk, you can ask again with /book.",
                 ),
             }
-            await self.front.send(view.chat_id, [Reply(texts[status], view.language)])
+            await self.messenger.send(view.chat_id, [Reply(texts[status], view.language)])
         if view.alert_message_id is not None:
             text = self._booking_text(view) + f"\n\n{status.capitalize()} by {coordinator.first_name}."
-            await self._edit(view.alert_message_id, text, booking_keyboard(view))
+            await self.messenger.edit(view.alert_message_id, text, booking_buttons(view))
         return f"B{booking_id} is {status}."
 
-    async def talk_about_booking(self, booking_id: int, text: str, coordinator: User) -> None:
+    async def talk_about_booking(self, booking_id: int, text: str, coordinator: Coordinator) -> None:
         """A coordinator replied to a booking request: connect them to the person, then send the reply."""
         booking = self.bookings.get(booking_id)
         if booking is None or booking.status in CLOSED or booking.chat_id is None or booking.user_key is None:
             await self._post(f"B{booking_id}: this person cannot be reached from here any more.")
             return
         view, _ = self.escalations.record(
-            booking.user_key, "request", ("booking",), booking.language, None, booking.chat_id, None
+            user_key=booking.user_key,
+            level="request",
+            categories=("booking",),
+            language=booking.language,
+            residence=None,
+            chat_id=booking.chat_id,
+            message=None,
         )
         if view.status != CLAIMED:
             await self.claim(view.id, coordinator)
-        elif self.escalations.get(view.id).claimed_by != self._actor(coordinator):
-            await self._post(f"B{booking_id}: a colleague is already talking with this person (#{view.id}).")
-            return
-        await self.front.send(booking.chat_id, [Reply(f"🙋 {text}", booking.language)])
+        else:
+            current = self.escalations.get(view.id)
+            if current is None or current.claimed_by != self._actor(coordinator):
+                await self._post(f"B{booking_id}: a colleague is already talking with this person (#{view.id}).")
+                return
+        await self.messenger.send(booking.chat_id, [Reply(f"🙋 {text}", booking.language)])
 
     # --- the person's messages -----------------------------------------------------------------
+    def is_connected(self, user_key: str) -> bool:
+        return user_key in self.connected
+
     async def relay_from_person(self, user_key: str, text: str, level: str | None = None) -> bool:
         """Posts the person's message to their coordinator; False when no coordinator is connected."""
         escalation_id = self.connected.get(user_key)
@@ -370,15 +289,15 @@ class HandOff:
             # Closed elsewhere, or the person erased their data: the bot answers again.
             self.connected.pop(user_key, None)
             return False
-        warning = f" ⚠️ {LEVEL_NAMES.get(level, level)}" if level else ""
+        warning = f" ⚠️ {level_name(level)}" if level else ""
         posted = await self._post(
             f"#{escalation_id} ▸{warning}\n{text}",
-            ForceReply(selective=False, input_field_placeholder="Reply to the person"),
+            prompt=ReplyPrompt("Reply to the person"),
             reply_to=view.alert_message_id,
         )
         if posted is not None:
             try:
-                self.escalations.note_relayed(escalation_id, posted.message_id)
+                self.escalations.note_relayed(escalation_id, posted)
             except DatabaseError as error:
                 log.error("Could not note a relayed message for erasure (%s)", type(error).__name__)
         return True
@@ -401,60 +320,48 @@ class HandOff:
         # Runs once the erasure itself is done (on_erasure is called just before it, in the same
         # step), so the alerts are shown again without the person's messages.
         for message_id, posted_at in messages.quoted:
-            deleted = False
-            if datetime.now(timezone.utc) - posted_at < DELETABLE_FOR:
-                try:
-                    deleted = bool(
-                        await self.front.retrying(
-                            lambda message_id=message_id: self.front.app.bot.delete_message(
-                                self.coordinators.chat_id, message_id
-                            )
-                        )
-                    )
-                except Exception as error:
-                    log.info("Deleting a relayed message failed (%s); overwriting it", type(error).__name__)
-            if not deleted:
-                await self._edit(message_id, ERASED, None)
+            deletable = datetime.now(timezone.utc) - posted_at < DELETABLE_FOR
+            if not (deletable and await self.messenger.delete(message_id)):
+                await self.messenger.edit(message_id, ERASED)
         for escalation_id in messages.escalations:
             await self._refresh_alert(escalation_id)
 
     # --- the coordinators' group ---------------------------------------------------------------
-    def is_coordinator(self, user: User | None) -> bool:
-        return user is not None and user.id in self.coordinators.user_ids
+    def is_coordinator(self, user_id: int) -> bool:
+        return user_id in self.group.user_ids
 
-    def _actor(self, user: User) -> str:
-        return pseudonym("coordinator", user.id, self.secret)
+    def _actor(self, coordinator: Coordinator) -> str:
+        return pseudonym("coordinator", coordinator.user_id, self.secret)
 
-    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        query = update.callback_query
-        if query is None:
-            return
-        booking = BOOKING_CALLBACK.match(query.data or "")
-        match = CALLBACK.match(query.data or "") or booking
+    def note_stranger(self, user_id: int, what: str) -> None:
+        """Someone not listed in COORDINATOR_USER_IDS tried to act: kept in the audit log, pseudonymously."""
+        self.escalations.audit(pseudonym("telegram", user_id, self.secret), what)
+
+    async def on_button(self, data: str, member: Coordinator) -> tuple[str, bool] | None:
+        """A button under an alert or a booking request: the answer shown to the coordinator, and
+        whether it needs a pop-up (a refusal); None when the button is not ours."""
+        booking = BOOKING_CALLBACK.match(data)
+        match = CALLBACK.match(data) or booking
         if match is None:
-            return
-        action, escalation_id = match.group(1), int(match.group(2))
-        if not self.is_coordinator(query.from_user):
-            self.escalations.audit(pseudonym("telegram", query.from_user.id, self.secret), f"button {action}")
-            await self.front.retrying(
-                lambda: query.answer("Only coordinators listed in COORDINATOR_USER_IDS can do this.", show_alert=True)
-            )
-            return
+            return None
+        action, record_id = match.group(1), int(match.group(2))
+        if not self.is_coordinator(member.user_id):
+            self.note_stranger(member.user_id, f"button {action}")
+            return ONLY_COORDINATORS, True
         if booking:
-            answer = await self.set_booking_status(escalation_id, action, query.from_user)
-            await self.front.retrying(lambda: query.answer(answer, show_alert=answer.startswith("⚠️")))
-            return
-        handlers: dict[str, Callable[[int, User], Awaitable[str]]] = {
+            answer = await self.set_booking_status(record_id, action, member)
+            return answer, answer.startswith("⚠️")
+        handlers: dict[str, Callable[[int, Coordinator], Awaitable[str]]] = {
             "claim": self.claim,
             "takeover": self.take_over,
             "release": self.release,
             "resolve": self.resolve,
             "note": self.ask_for_note,
         }
-        answer = await handlers[action](escalation_id, query.from_user)
-        await self.front.retrying(lambda: query.answer(answer, show_alert=answer.startswith("⚠️")))
+        answer = await handlers[action](record_id, member)
+        return answer, answer.startswith("⚠️")
 
-    async def claim(self, escalation_id: int, coordinator: User) -> str:
+    async def claim(self, escalation_id: int, coordinator: Coordinator) -> str:
         if not self.escalations.claim(escalation_id, self._actor(coordinator)):
             view = self.escalations.get(escalation_id)
             state = view.status if view else "unknown"
@@ -465,31 +372,31 @@ class HandOff:
             self.connected[view.user_key] = escalation_id
         await self._refresh_alert(escalation_id, note=f"✋ Claimed by {coordinator.first_name}.")
         if view.chat_id is not None:
-            t = self.front.catalogs.for_language(view.language)
+            t = self.catalogs.for_language(view.language)
             text = t.pgettext(
                 "handoff",
                 "A person from the volunteer programme has joined this chat. You can write to them here. "
                 "They will read what you write from now on.",
             )
-            await self.front.send(view.chat_id, [Reply(text, view.language, urgent=True)])
+            await self.messenger.send(view.chat_id, [Reply(text, view.language, urgent=True)])
             return f"#{escalation_id} is yours. Reply to its messages here to write to the person."
         return f"#{escalation_id} is yours, but this person cannot be reached from here."
 
-    async def take_over(self, escalation_id: int, coordinator: User) -> str:
+    async def take_over(self, escalation_id: int, coordinator: Coordinator) -> str:
         """A colleague takes a claimed conversation over; the log keeps who did."""
         if not self.escalations.take_over(escalation_id, self._actor(coordinator)):
             return f"⚠️ #{escalation_id} is not claimed; press Claim."
         await self._refresh_alert(escalation_id, note=f"🤝 Taken over by {coordinator.first_name}.")
         return f"#{escalation_id} is yours now. Reply to its messages here to write to the person."
 
-    async def release(self, escalation_id: int, coordinator: User) -> str:
+    async def release(self, escalation_id: int, coordinator: Coordinator) -> str:
         if not self.escalations.release(escalation_id, self._actor(coordinator)):
             return f"⚠️ #{escalation_id} is not claimed."
         await self._disconnect(escalation_id)
         await self._refresh_alert(escalation_id, note=f"↩️ Released by {coordinator.first_name}; open again.")
         return f"#{escalation_id} is open again."
 
-    async def resolve(self, escalation_id: int, coordinator: User) -> str:
+    async def resolve(self, escalation_id: int, coordinator: Coordinator) -> str:
         before = self.escalations.get(escalation_id)
         if before is None or not self.escalations.resolve(escalation_id, self._actor(coordinator)):
             return f"⚠️ #{escalation_id} is already closed."
@@ -499,66 +406,58 @@ class HandOff:
         return f"#{escalation_id} is resolved."
 
     async def _disconnect(self, escalation_id: int, view: EscalationView | None = None) -> None:
-        """Rasa takes the conversation back and greets the person again."""
+        """The self-help bot takes the conversation back and shows the person the menu again."""
         view = view or self.escalations.get(escalation_id)
         if view is None or view.user_key is None:
             return
         self.connected.pop(view.user_key, None)
         # Conversations paused by earlier versions of the hand-off are resumed; for the others
         # this changes nothing.
-        await self.rasa.add_event(view.user_key, {"event": "resume"})
+        await self.assistant.rasa.add_event(view.user_key, {"event": "resume"})
         if view.chat_id is None:
             return
-        t = self.front.catalogs.for_language(view.language)
+        t = self.catalogs.for_language(view.language)
         back = t.pgettext(
             "handoff", "The person from the programme has left the chat. You are talking with the self-help bot again."
         )
         menu = await self.assistant.handle_text(view.user_key, "/menu")
-        await self.front.send(view.chat_id, [Reply(back, view.language), *menu])
+        await self.messenger.send(view.chat_id, [Reply(back, view.language), *menu])
 
-    async def ask_for_note(self, escalation_id: int, coordinator: User) -> str:
+    async def ask_for_note(self, escalation_id: int, coordinator: Coordinator) -> str:
         if self.escalations.get(escalation_id) is None:
             return f"⚠️ There is no #{escalation_id}."
         await self._post(
             f"#{escalation_id} ✎ {coordinator.first_name}, reply to this message with your note.",
-            ForceReply(selective=True, input_field_placeholder="Your note"),
+            prompt=ReplyPrompt("Your note", selective=True),
         )
         return "Write your note as a reply."
 
-    async def on_group_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Commands and replies in the coordinators' group; everything else there is conversation."""
-        message = update.message
-        if message is None or not message.text or message.from_user is None:
-            return
-        replied = message.reply_to_message
-        about_us = (
-            replied is not None and replied.from_user is not None and replied.from_user.id == self.front.app.bot.id
-        )
-        command = message.text.split(maxsplit=1)[0].split("@")[0].lower() if message.text.startswith("/") else ""
-        if command not in ("/escalations", "/escalation") and not about_us:
-            return
-        if not self.is_coordinator(message.from_user):
-            self.escalations.audit(pseudonym("telegram", message.from_user.id, self.secret), command or "reply")
-            await self._post("Only coordinators listed in COORDINATOR_USER_IDS can do this.")
-            return
-        if command == "/escalations":
-            await self._post(self.list_text(message.text.split()[1:]))
-        elif command == "/escalation":
-            await self._post(self.show_text(message.text.split()[1:]))
-        elif replied is not None:
-            await self._on_reply(replied.text or "", message.text, message.from_user)
+    async def on_command(self, command: str, arguments: list[str], member: Coordinator) -> None:
+        """/escalations and /escalation in the group: the log, for coordinators only."""
+        if not self.is_coordinator(member.user_id):
+            self.note_stranger(member.user_id, command)
+            await self._post(ONLY_COORDINATORS)
+        elif command == LIST_COMMAND:
+            await self._post(self.list_text(arguments))
+        elif command == SHOW_COMMAND:
+            await self._post(self.show_text(arguments))
 
-    async def _on_reply(self, replied_text: str, text: str, coordinator: User) -> None:
+    async def on_reply(self, replied_text: str, text: str, member: Coordinator) -> None:
+        """A reply to one of the bot's posts: to a person, to a booking request, or a note."""
+        if not self.is_coordinator(member.user_id):
+            self.note_stranger(member.user_id, "reply")
+            await self._post(ONLY_COORDINATORS)
+            return
         booking = BOOKING_HEADER.match(replied_text)
         if booking:
-            await self.talk_about_booking(int(booking.group(1)), text, coordinator)
+            await self.talk_about_booking(int(booking.group(1)), text, member)
             return
         match = HEADER.match(replied_text)
         if match is None:
             return
         escalation_id = int(match.group(1))
         if match.group(2):  # a reply to "#12 ✎ ...": a note for the log
-            saved = self.escalations.add_note(escalation_id, self._actor(coordinator), text)
+            saved = self.escalations.add_note(escalation_id, self._actor(member), text)
             await self._post(f"#{escalation_id} 📝 Note saved." if saved else f"There is no #{escalation_id}.")
             return
         view = self.escalations.get(escalation_id)
@@ -566,7 +465,7 @@ class HandOff:
             await self._post(f"#{escalation_id} is closed; your message was not sent.")
         elif view.status != CLAIMED:
             await self._post(f"#{escalation_id}: press Claim first; then your replies reach the person.")
-        elif view.claimed_by != self._actor(coordinator):
+        elif view.claimed_by != self._actor(member):
             await self._post(
                 f"#{escalation_id} is claimed by a colleague, so your message was not sent. Press 🤝 Take over "
                 "on its alert to talk with the person yourself."
@@ -574,7 +473,7 @@ class HandOff:
         elif view.chat_id is None:
             await self._post(f"#{escalation_id}: this person cannot be reached from here.")
         else:
-            await self.front.send(view.chat_id, [Reply(f"🙋 {text}", view.language)])
+            await self.messenger.send(view.chat_id, [Reply(f"🙋 {text}", view.language)])
 
     # --- the log in the group ------------------------------------------------------------------
     def list_text(self, arguments: list[str]) -> str:

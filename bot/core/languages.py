@@ -93,13 +93,21 @@ def _name_index() -> tuple[tuple[str, str], ...]:
 
 
 def find_language_name(text: str) -> str | None:
-    """The supported language a message names ("can we speak Arabic?" gives "ar"), or None."""
+    """The supported language a message names ("can we speak Arabic?" gives "ar"), or None. When it
+    names several, the first one named counts ("Spanish or English" gives "es")."""
     folded = fold(text)
+    found: list[tuple[int, int, str]] = []
     for name, code in _name_index():
         # Arabic script attaches prefixes to the name ("بالعربي", "وفارسی"), so no word boundary there.
-        boundary = "" if ARABIC_SCRIPT.match(name) else r"(?<!\w)"
-        # Ukrainian declines the name ("іспанська", "іспанською"): match the stem.
-        stem = name[:-1] if CYRILLIC.match(name) and name.endswith("а") else name
-        if re.search(boundary + re.escape(stem), folded):
-            return code
-    return None
+        # Ukrainian declines the name ("іспанська", "іспанською"): match the stem. Latin-script names
+        # end at a word boundary, so "Darija" (Moroccan Arabic) is not "Dari".
+        if ARABIC_SCRIPT.match(name):
+            pattern = re.escape(name)
+        elif CYRILLIC.match(name):
+            pattern = r"(?<!\w)" + re.escape(name[:-1] if name.endswith("а") else name)
+        else:
+            pattern = r"(?<!\w)" + re.escape(name) + r"(?!\w)"
+        match = re.search(pattern, folded)
+        if match:
+            found.append((match.start(), -len(name), code))
+    return min(found)[2] if found else None

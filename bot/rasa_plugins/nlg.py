@@ -22,7 +22,7 @@ from bot.core import languages
 from bot.core.i18n import BUTTON_CONTEXT, Catalogs, default_catalogs
 from bot.core.organisation import load_organisation
 from bot.core.resources import load_resources
-from bot.settings import DEFAULT_RETENTION_DAYS
+from bot.settings import retention_days
 
 
 def localize_response(response: dict[str, Any], utter_action: str, language: str, catalogs: Catalogs) -> None:
@@ -65,6 +65,8 @@ class CatalogNLG(TemplatedNaturalLanguageGenerator):
         super().__init__(domain.responses if domain else {})
         self.catalogs = catalogs or default_catalogs()
         self.organisation = load_organisation()
+        #: Validated as the front end validates it (which refuses to start Rasa with a bad value).
+        self.retention_days = str(retention_days(os.environ))
 
     async def generate(
         self,
@@ -84,7 +86,7 @@ class CatalogNLG(TemplatedNaturalLanguageGenerator):
             **load_resources(),
             **self.organisation.variables(language),
             "language_name": languages.native_name(language),
-            "retention_days": os.environ.get("RETENTION_DAYS") or str(DEFAULT_RETENTION_DAYS),
+            "retention_days": self.retention_days,
             **{key: value for key, value in filled_slots.items() if value is not None},
         }
         return self._fill_response(response, variables, **kwargs)

@@ -1,7 +1,7 @@
 """Rasa keeps its conversations (trackers) in our database, so a restart loses nothing.
 
-Rasa's SQL tracker store writes one row per event to the `events` table; retention and erasure
-(bot/storage/privacy.py) delete from it directly.
+Rasa's SQL tracker store writes one row per event to the `events` table (storage.models.EVENTS_TABLE);
+retention and erasure (bot/storage/privacy.py) delete from it directly.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from bot import PROJECT_ROOT
-
-EVENTS_TABLE = "events"
 
 
 def tracker_store_config(database_url: str) -> dict[str, Any]:

@@ -11,13 +11,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
 
-from bot.conversation.outbox import mark_stored
 from bot.storage.db import Database
 from bot.storage.models import Booking, aware, utcnow
+from bot.storage.stored_records import mark_stored
 
 MAX_SESSIONS = 3
 REQUESTED, SCHEDULED, DONE, CANCELLED = "requested", "scheduled", "done", "cancelled"
-STATUSES = (REQUESTED, SCHEDULED, DONE, CANCELLED)
 CLOSED = (DONE, CANCELLED)
 
 

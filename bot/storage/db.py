@@ -21,10 +21,6 @@ log = logging.getLogger(__name__)
 DatabaseError = SQLAlchemyError
 
 
-def default_url(run_dir: Path) -> str:
-    return f"sqlite:///{run_dir / 'bot.db'}"
-
-
 def make_engine(url: str, wait_seconds: float = 5.0) -> Engine:
     """`wait_seconds`: how long a write waits for a locked SQLite file or a slow connection."""
     if url.startswith("sqlite"):

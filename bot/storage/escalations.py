@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 
-from bot.conversation.outbox import mark_stored
 from bot.storage.db import Database
 from bot.storage.models import AuditEntry, Escalation, EscalationEvent, aware, utcnow
+from bot.storage.stored_records import mark_stored
 
 OPEN, CLAIMED, RESOLVED, EXPIRED = "open", "claimed", "resolved", "expired"
 ACTIVE = (OPEN, CLAIMED)

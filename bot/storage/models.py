@@ -14,6 +14,10 @@ from sqlalchemy.orm import declarative_base, relationship
 
 Base = declarative_base()
 
+#: Rasa's SQL tracker store keeps its conversations in this table of the same database; it is not
+#: ours to migrate, but retention and erasure delete from it (bot/storage/privacy.py).
+EVENTS_TABLE = "events"
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)

@@ -8,12 +8,11 @@ from datetime import timedelta
 
 from sqlalchemy import MetaData, Table, delete, func, inspect, select
 
-from bot.conversation.outbox import forget_stored
-from bot.rasa_plugins.tracker_store import EVENTS_TABLE
 from bot.storage.bookings import BookingLog
 from bot.storage.db import Database
 from bot.storage.escalations import EscalationLog
-from bot.storage.models import utcnow
+from bot.storage.models import EVENTS_TABLE, utcnow
+from bot.storage.stored_records import forget_stored
 from bot.storage.users import SqlUserStore
 
 log = logging.getLogger(__name__)

@@ -63,7 +63,8 @@ class UserStore(Protocol):
 
 
 class MemoryUserStore:
-    """Keeps preferences for the life of the process (the terminal chat)."""
+    """Keeps preferences for the life of the process, in memory: for tests and tools (the bot itself
+    always uses SqlUserStore)."""
 
     def __init__(self) -> None:
         self._languages: dict[str, LanguageState] = {}

@@ -7,8 +7,8 @@ once and remembered.
 
 from __future__ import annotations
 
-from bot.conversation.rasa_client import Button
 from bot.core.i18n import Catalogs, Translator
+from bot.core.protocol import Button
 from bot.core.resources import load_resources
 from bot.core.safety.screen import Assessment, Level
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 from bot.core.log_privacy import RedactingFormatter, redact
+from tests.helpers import TOKEN, start_bot, stop_bot
 from tests.telegram_standin import TelegramStandIn
-from tests.test_telegram import TOKEN, start_bot, stop_bot
 
 WORDS = "my neighbour Karim in room 12 keeps me awake"
 PERSON = 5550123456

@@ -9,7 +9,6 @@ import json
 
 import numpy as np
 import pytest
-import yaml
 
 from bot.conversation.assistant import Assistant
 from bot.conversation.rasa_client import RasaClient
@@ -17,14 +16,12 @@ from bot.core.i18n import Catalogs
 from bot.core.safety import Assessment, Level, SafetyScreen
 from bot.core.safety import encoder as encoder_module
 from bot.core.safety.encoder import E5Encoder, EncoderUnavailable
-from bot.core.safety.evaluation import GOALS, figures, markdown_report, tally
-from bot.core.safety.examples import HELDOUT_DIR, load_dir
 from bot.core.safety.model_net import Thresholds
 from bot.core.safety.nets import RiskScreen, decide, with_rasa
 from bot.core.safety.responses import ANSWER_NO, ANSWER_YES
 from bot.storage.db import DatabaseError
 from bot.storage.users import MemoryUserStore
-from tests.conftest import ROOT, free_port
+from tests.helpers import ROOT, free_port
 
 KNOWN_VECTORS = ROOT / "tests" / "safety_model" / "known_vectors.json"
 SCREEN = RiskScreen.load(use_model=True)
@@ -135,7 +132,6 @@ def test_yes_typed_in_words_after_the_question_is_a_yes_in_any_language():
     assert "112" in "\n".join(reply.text for reply in answer)
 
 
-@pytest.mark.parametrize("language", ["en", "nl", "ar", "fa", "uk", "es"])
 def test_violence_at_home_gets_112_and_veilig_thuis_in_the_persons_language(language):
     users = MemoryUserStore()
     users.set_language("person", language)
@@ -167,46 +163,6 @@ def test_the_crisis_answer_goes_out_when_the_database_refuses_every_call():
     text = "\n".join(reply.text for reply in answer)
     assert "112" in text and "113.nl" in text
     assert any(b.payload == "/residence azc" for r in answer for b in r.buttons)  # both GP routes offered
-
-
-# --- the frozen held-out set: the figures in the README, never below them -------------------------
-
-HELDOUT = load_dir(HELDOUT_DIR)
-TABLE = tally([(e.language, e.label, e.category, SCREEN.assess(e.text).level) for e in HELDOUT])
-#: The figures measured when the model net landed (README, "How well the safety screen works"),
-#: less two messages' worth of slack; a change that lowers them does not land.
-FLOORS = yaml.safe_load((ROOT / "tests" / "safety_model" / "heldout_floors.yml").read_text(encoding="utf-8"))
-
-
-@pytest.mark.parametrize("language", sorted(FLOORS))
-def test_held_out_figures_do_not_fall_below_those_measured(language, capsys):
-    measured = figures(TABLE[language])
-    with capsys.disabled():
-        print(f"\n{markdown_report({language: TABLE[language]})}")
-    for name, floor in FLOORS[language].items():
-        if name.startswith("false_"):
-            assert measured[name] <= floor, (name, measured)
-        else:
-            assert measured[name] >= floor, (name, measured)
-
-
-def test_every_goal_has_a_floor_and_every_language_is_measured():
-    assert set(FLOORS) == {e.language for e in HELDOUT}
-    assert all(set(GOALS) <= set(floors) for floors in FLOORS.values())
-
-
-def test_everyday_messages_of_the_held_out_nlu_set_get_almost_no_crisis_answer():
-    messages = []
-    for path in sorted((ROOT / "tests" / "nlu").glob("*.yml")):
-        for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
-            if block["intent"] in {"express_acute_risk", "express_distress"}:
-                continue
-            messages += [line.strip()[2:] for line in block["examples"].splitlines() if line.strip().startswith("- ")]
-    levels = [SCREEN.assess(message).level for message in messages]
-    replies = sum(level not in (Level.NONE, Level.ASK) for level in levels) / len(messages)
-    questions = sum(level is Level.ASK for level in levels) / len(messages)
-    print(f"{len(messages)} everyday messages: {replies:.1%} replies, {questions:.1%} questions")
-    assert replies <= 0.02 and questions <= 0.08
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, base_env
+from tests.helpers import ROOT, base_env
 
 #: A parent that starts one stand-in server the supervisor's way, prints its pid and waits.
 PARENT = """

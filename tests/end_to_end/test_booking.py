@@ -13,9 +13,8 @@ from bot.core.i18n import Catalogs
 from bot.core.identity import pseudonym
 from bot.storage.bookings import BookingLog
 from bot.storage.db import Database, migrate
+from tests.helpers import ANNA, GROUP, TOKEN, coordinator_settings, keyboard_of, start_bot, stop_bot
 from tests.telegram_standin import Call, TelegramStandIn
-from tests.test_handoff import ANNA, GROUP, coordinator_settings
-from tests.test_telegram import TOKEN, keyboard_of, start_bot, stop_bot
 
 T = Catalogs()
 

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from bot.conversation.assistant import Assistant
 from bot.conversation.outbox import FILE_NAME, Entry, Outbox, keep_replaying
 from bot.conversation.rasa_client import RasaClient
+from bot.core import language_id
 from bot.core.i18n import default_catalogs
 from bot.storage.bookings import BookingLog
 from bot.storage.db import Database, migrate
@@ -44,7 +45,9 @@ class Bot:
 
 
 def start_bot(db_file: Path, run_dir: Path) -> Bot:
-    """As `python -m bot run` wires it: the outbox in RUN_DIR, the hand-off as a listener."""
+    """As `python -m bot run` wires it: the outbox in RUN_DIR, the hand-off as a listener, and the
+    language models loaded before the first message."""
+    language_id.warm_up()
     database = Database(f"sqlite:///{db_file}", wait_seconds=0.2)
     assistant = Assistant(
         RasaClient("http://127.0.0.1:9"),
@@ -56,7 +59,7 @@ def start_bot(db_file: Path, run_dir: Path) -> Bot:
     )
     bot = Bot(assistant, database)
     assistant.escalation_listeners.append(lambda view, created: bot.alerts.append((view.id, created)))
-    assistant.booking_listeners.append(lambda view, late: bot.storage.bookings.append((view.id, late)))
+    assistant.booking_listeners.append(lambda view, late: bot.bookings.append((view.id, late)))
     return bot
 
 
@@ -87,10 +90,10 @@ class Lock:
 
 
 async def crisis_while_locked(bot: Bot, db_file: Path) -> tuple[list, float, Lock]:
-    bot.conversation.assistant.language(PERSON)  # the bot has the file open (WAL) before the other writer locks it
+    bot.assistant.language(PERSON)  # the bot has the file open (WAL) before the other writer locks it
     lock = Lock(db_file)
     started = time.monotonic()
-    replies = await bot.conversation.assistant.handle_text(PERSON, CRISIS)
+    replies = await bot.assistant.handle_text(PERSON, CRISIS)
     return replies, time.monotonic() - started, lock
 
 
@@ -111,10 +114,10 @@ def test_a_crisis_while_the_database_is_locked_is_answered_at_once_and_stored_on
             assert len({record["id"] for record in waiting}) == 2, "each record has its own id"
             assert stat.S_IMODE((run_dir / FILE_NAME).stat().st_mode) == 0o600
             assert bot.alerts == [] and bot.count(Escalation) == 0
-            assert bot.conversation.assistant.retry_unsaved() == 0 and len(journal(run_dir)) == 2, "kept while locked"
+            assert bot.assistant.retry_unsaved() == 0 and len(journal(run_dir)) == 2, "kept while locked"
         finally:
             lock.release()
-        task = asyncio.create_task(keep_replaying(bot.conversation.assistant.retry_unsaved, every=0.05))
+        task = asyncio.create_task(keep_replaying(bot.assistant.retry_unsaved, every=0.05))
         try:
             for _ in range(100):
                 if bot.alerts:
@@ -128,12 +131,12 @@ def test_a_crisis_while_the_database_is_locked_is_answered_at_once_and_stored_on
     assert len(bot.alerts) == 1 and bot.alerts[0][1] is True, "the hand-off is told once, as a new escalation"
     assert bot.count(Escalation) == 1 and bot.count(EscalationEvent) == 1, "stored exactly once"
     assert bot.count(StoredRecord) == 1
-    escalation = bot.conversation.assistant.escalations.get(bot.alerts[0][0])
+    escalation = bot.assistant.escalations.get(bot.alerts[0][0])
     assert escalation.level == "acute" and escalation.excerpt == CRISIS
-    state = bot.conversation.assistant.users.crisis(PERSON)
+    state = bot.assistant.users.crisis(PERSON)
     assert state is not None and state.level == "acute", "the crisis state was replayed too"
-    assert journal(run_dir) == [] and len(bot.conversation.assistant.outbox) == 0
-    asyncio.run(bot.conversation.assistant.rasa.close())
+    assert journal(run_dir) == [] and len(bot.assistant.outbox) == 0
+    asyncio.run(bot.assistant.rasa.close())
 
 
 def test_a_new_process_on_the_same_run_dir_replays_what_the_last_one_left(db_file: Path, tmp_path: Path):
@@ -160,7 +163,7 @@ def test_a_new_process_on_the_same_run_dir_replays_what_the_last_one_left(db_fil
     third = start_bot(db_file, run_dir)
     assert third.assistant.retry_unsaved() == 0 and third.alerts == [] and third.count(Escalation) == 1
     for bot in (second, third):
-        asyncio.run(bot.conversation.assistant.rasa.close())
+        asyncio.run(bot.assistant.rasa.close())
 
 
 def test_a_record_stored_just_before_a_crash_is_not_stored_again(db_file: Path, tmp_path: Path):
@@ -186,7 +189,7 @@ def test_a_record_stored_just_before_a_crash_is_not_stored_again(db_file: Path, 
     }
     for entry in (Entry.new("booking request", record), Entry.new("escalation", escalation)):
         first.assistant.outbox.add(entry)
-        first.assistant._store(entry)  # stored, then the process dies: the journal still holds it
+        first.assistant.records._store(entry)  # stored, then the process dies: the journal still holds it
     assert len(journal(run_dir)) == 2
 
     second = start_bot(db_file, run_dir)
@@ -201,19 +204,19 @@ def test_a_booking_request_refused_by_a_locked_database_is_stored_later_and_the_
 ):
     run_dir = tmp_path / "run"
     bot = start_bot(db_file, run_dir)
-    bot.conversation.assistant.language(PERSON)
+    bot.assistant.language(PERSON)
     lock = Lock(db_file)
     try:
         answers = {"session_language": "English (en)", "times": "weekends", "contact": "chat"}
-        [reply] = bot.conversation.assistant.store_booking(PERSON, answers)
+        [reply] = bot.assistant.store_booking(PERSON, answers)
         assert reply.text.startswith("I could not save your request yet")
         assert [record["kind"] for record in journal(run_dir)] == ["booking request"]
     finally:
         lock.release()
-    assert bot.conversation.assistant.retry_unsaved() == 1 and bot.conversation.assistant.retry_unsaved() == 0
-    assert len(bot.storage.bookings) == 1 and bot.storage.bookings[0][1] is True, "late: the hand-off tells the person"
+    assert bot.assistant.retry_unsaved() == 1 and bot.assistant.retry_unsaved() == 0
+    assert len(bot.bookings) == 1 and bot.bookings[0][1] is True, "late: the hand-off tells the person"
     assert bot.count(Booking) == 1 and journal(run_dir) == []
-    asyncio.run(bot.conversation.assistant.rasa.close())
+    asyncio.run(bot.assistant.rasa.close())
 
 
 def test_a_line_cut_short_by_a_crash_is_dropped_and_the_journal_stays_usable(tmp_path: Path):
@@ -236,14 +239,14 @@ def test_a_line_cut_short_by_a_crash_is_dropped_and_the_journal_stays_usable(tmp
 def test_erasing_ones_data_also_drops_what_waits_in_the_outbox(db_file: Path, tmp_path: Path):
     run_dir = tmp_path / "run"
     bot = start_bot(db_file, run_dir)
-    bot.conversation.assistant.eraser = lambda user_key: ["profile"]  # the database part is tested in test_privacy
+    bot.assistant.eraser = lambda user_key: ["profile"]  # the database part is tested in test_privacy
 
     async def scenario() -> None:
         _, _, lock = await crisis_while_locked(bot, db_file)
         lock.release()
         assert len(journal(run_dir)) == 2
-        await bot.conversation.assistant.handle_text(PERSON, "/erase_confirmed")
+        await bot.assistant.handle_text(PERSON, "/erase_confirmed")
 
     asyncio.run(scenario())
     assert journal(run_dir) == [], "nothing of the person is stored later from the outbox"
-    assert bot.conversation.assistant.retry_unsaved() == 0 and bot.count(Escalation) == 0
+    assert bot.assistant.retry_unsaved() == 0 and bot.count(Escalation) == 0

@@ -10,7 +10,7 @@ from babel.messages.pofile import read_po
 
 from bot.core.i18n import Catalogs
 from bot.core.languages import SUPPORTED
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 TRANSLATED = [code for code in SUPPORTED if code != "en"]
 PLACEHOLDER = re.compile(r"\{(\w+)\}")

@@ -4,18 +4,14 @@
 from __future__ import annotations
 
 from importlib.metadata import version
-from pathlib import Path
 
 import pytest
-import yaml
 
-from bench.language_id import HELDOUT, evaluate
 from bot.conversation.reply_language import Decision, decide, language_menu, menu_question, unsupported_message
 from bot.core import language_id, languages
 from bot.core.language_id import Detection
 from bot.storage.users import LanguageState
-
-FLOORS = Path(__file__).parent / "language_id" / "heldout_floors.yml"
+from tests.helpers import ROOT
 
 #: Written for these tests (never taken from the held-out or development sets).
 WRITTEN_IN = [
@@ -39,7 +35,7 @@ def test_the_language_model_package_is_the_pinned_one():
     # Its models are inside the wheel; a different version may read languages differently.
     pinned = next(
         line.split("==")[1].strip()
-        for line in (Path(__file__).parent.parent / "requirements.lock").read_text().splitlines()
+        for line in (ROOT / "requirements.lock").read_text().splitlines()
         if line.startswith("lingua-language-detector==")
     )
     assert version("lingua-language-detector") == pinned
@@ -68,17 +64,6 @@ def test_short_unclear_and_latin_transliterated_messages_are_not_confident(text)
 )
 def test_languages_the_bot_does_not_speak_are_named(expected, text):
     assert language_id.detect(text).language == expected
-
-
-def test_held_out_accuracy_does_not_fall_below_its_measured_floor():
-    """The frozen held-out set (tests/language_id/heldout/, never tuned on): per language, messages
-    of three words or more; and never a reply in the other script."""
-    report = evaluate(HELDOUT)
-    floors = yaml.safe_load(FLOORS.read_text(encoding="utf-8"))
-    assert report["wrong_script"] == 0
-    for language, floor in floors["accuracy_3plus"].items():
-        assert report["languages"][language]["accuracy_3plus"] >= floor, (language, report["languages"][language])
-    assert int(report["arabizi"]["unsure"].split("/")[0]) >= floors["arabizi_unsure"]
 
 
 # --- which language answers ----------------------------------------------------------------------

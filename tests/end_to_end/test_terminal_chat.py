@@ -13,8 +13,8 @@ from bot.conversation.assistant import Assistant
 from bot.conversation.rasa_client import RasaClient
 from bot.core.i18n import Catalogs
 from bot.storage.users import MemoryUserStore
-from tests.conftest import ROOT, base_env, free_port, wait_until_healthy
 from tests.conversation import article_title, expected_text, looks_written_in
+from tests.helpers import ROOT, base_env, free_port, wait_until_healthy
 
 
 def test_start_greets_and_numbers_the_menu_buttons(stack):

@@ -19,8 +19,8 @@ from bot.core.safety import Level, SafetyScreen
 from bot.core.safety.evaluation import evaluate, report
 from bot.core.safety.lexicon import LexiconError
 from bot.storage.users import MemoryUserStore
-from tests.conftest import ROOT, base_env, free_port
 from tests.conversation import looks_written_in
+from tests.helpers import ROOT, base_env, free_port
 
 SCREEN = SafetyScreen.load()
 RISK_INTENTS = {"express_acute_risk", "express_distress"}  # the Rasa net's examples are risk, not everyday
@@ -31,17 +31,14 @@ def test_every_language_has_an_evaluation_set():
     assert set(RESULTS) == set(SUPPORTED), report(RESULTS)
 
 
-@pytest.mark.parametrize("language", SUPPORTED)
 def test_every_acute_message_is_caught(language):
     assert RESULTS[language].recall("acute") == 1.0, report({language: RESULTS[language]})
 
 
-@pytest.mark.parametrize("language", SUPPORTED)
 def test_distress_recall_is_at_least_95_percent(language):
     assert RESULTS[language].recall("distress") >= 0.95, report({language: RESULTS[language]})
 
 
-@pytest.mark.parametrize("language", SUPPORTED)
 def test_false_alarms_on_idioms_and_everyday_messages_are_at_most_3_percent(language):
     assert RESULTS[language].false_alarm_rate <= 0.03, report({language: RESULTS[language]})
 
@@ -135,7 +132,6 @@ ACUTE = {
 }
 
 
-@pytest.mark.parametrize("language", SUPPORTED)
 def test_acute_risk_gets_the_numbers_and_the_gp_route_in_the_persons_language_without_rasa(language):
     crisis, after_residence = crisis_conversation(language, [ACUTE[language], "/residence azc"])
     text = "\n".join(reply.text for reply in crisis)

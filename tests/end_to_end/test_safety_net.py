@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from bot.core.safety import SafetyScreen
-from tests.conftest import ROOT, base_env
 from tests.conversation import converse, texts
+from tests.helpers import ROOT, base_env
 
 SCREEN = SafetyScreen.load()
 

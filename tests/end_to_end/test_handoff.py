@@ -13,32 +13,31 @@ import httpx
 import pytest
 
 from bot.core.identity import pseudonym
-from tests.conftest import ROOT, base_env
 from tests.conversation import article_title
+from tests.helpers import (
+    ANNA,
+    BOB,
+    GROUP,
+    REMIND_AFTER,
+    ROOT,
+    STRANGER,
+    TOKEN,
+    base_env,
+    coordinator_settings,
+    keyboard_of,
+    start_bot,
+    stop_bot,
+)
 from tests.telegram_standin import Call, TelegramStandIn
-from tests.test_telegram import TOKEN, keyboard_of, start_bot, stop_bot
-
-GROUP = -1001
-ANNA, BOB, STRANGER = 701, 702, 799
-REMIND_AFTER = 3  # seconds, so a test can wait for a reminder
-
-
-def coordinator_settings() -> dict[str, str]:
-    return {
-        "COORDINATOR_CHAT_ID": str(GROUP),
-        "COORDINATOR_USER_IDS": f"{ANNA},{BOB}",
-        "ESCALATION_REMIND_AFTER": str(REMIND_AFTER),
-    }
 
 
 @pytest.fixture(scope="module")
 def group(stack):
     standin = TelegramStandIn(TOKEN)
     standin.start()
-    process = start_bot(standin, stack, **coordinator_settings())
-    standin.bot = process
+    standin.bot = start_bot(standin, stack, **coordinator_settings())
     yield standin
-    stop_bot(process)
+    stop_bot(standin.bot)  # a test may have restarted it
     standin.stop()
 
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from bot.core.i18n import Catalogs
-from tests.conftest import ROOT, base_env, free_port, wait_until_healthy
+from tests.helpers import ROOT, base_env, free_port, wait_until_healthy
 
 
 @pytest.fixture(scope="module")

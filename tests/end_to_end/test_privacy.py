@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from bot.core.identity import pseudonym
+from tests.helpers import TOKEN, keyboard_of, start_bot, stop_bot
 from tests.telegram_standin import TelegramStandIn
-from tests.test_telegram import TOKEN, keyboard_of, start_bot, stop_bot
 
 PERSON = 901
 WORDS = "my neighbour Karim keeps me awake"  # text that must never reach a log

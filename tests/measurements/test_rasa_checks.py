@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from bot.core.languages import SUPPORTED
-from tests.conftest import MODEL, ROOT, base_env
+from tests.helpers import MODEL, ROOT, base_env
 
 ACCURACY_FLOOR = 0.90
 

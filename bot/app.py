@@ -1,0 +1,158 @@
+"""The composition root of the front-end process: builds every part once, wires them, runs them.
+
+Reading order for one message: telegram_front/person_handlers.py (the update) →
+conversation/assistant.py (safety screen, commands, Rasa) → telegram_front/sending.py (the reply).
+For one crisis: conversation/assistant.py (crisis_replies, escalate) → storage/escalations.py →
+coordinators/handoff.py (the alert) → telegram_front/sending.py (GroupMessenger).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+import time
+from datetime import timedelta
+
+from bot.conversation.assistant import Assistant
+from bot.conversation.outbox import FILE_NAME, Outbox, keep_replaying
+from bot.conversation.rasa_client import RasaClient
+from bot.coordinators.group_handlers import GroupHandlers
+from bot.coordinators.handoff import CoordinatorGroup, HandOff
+from bot.core import language_id
+from bot.core.i18n import default_catalogs
+from bot.core.identity import pseudonym
+from bot.settings import Settings
+from bot.storage.bookings import BookingLog
+from bot.storage.db import Database, DatabaseError, migrate
+from bot.storage.escalations import EscalationLog
+from bot.storage.privacy import Privacy
+from bot.storage.users import SqlUserStore
+from bot.supervisor import Supervisor
+from bot.telegram_front.application import TelegramFrontEnd, WebhookConfig, build_application
+from bot.telegram_front.sending import GroupMessenger, Sender
+from bot.terminal import TerminalChat, stdin_reader
+
+#: The retention purge runs this often inside the bot (and on demand: `python -m bot purge`).
+PURGE_EVERY = timedelta(days=1)
+
+
+def progress(message: str) -> None:
+    print(f"[bot] {message}", file=sys.stderr, flush=True)
+
+
+def open_database(settings: Settings) -> Database:
+    """Migrates the schema (a no-op when it is current) and opens the database."""
+    migrate(settings.database_url)
+    return Database(settings.database_url)
+
+
+async def purge_daily(privacy: Privacy, settings: Settings) -> None:
+    while True:
+        try:
+            privacy.purge(timedelta(days=settings.retention_days), timedelta(days=settings.escalation_retention_days))
+        except DatabaseError as error:
+            logging.getLogger(__name__).error("Purge failed (%s); trying again tomorrow", type(error).__name__)
+        await asyncio.sleep(PURGE_EVERY.total_seconds())
+
+
+def telegram_parts(
+    settings: Settings, assistant: Assistant, escalations: EscalationLog, bookings: BookingLog
+) -> tuple[TelegramFrontEnd, HandOff | None]:
+    """The Telegram front end and, when a coordinators' group is configured, the hand-off."""
+    assert settings.telegram_token
+    catalogs = default_catalogs()
+    app = build_application(settings.telegram_token, settings.telegram_api_url)
+    sender = Sender(app.bot)
+    handoff = None
+    if settings.coordinator_chat_id is not None:
+        handoff = HandOff(
+            GroupMessenger(sender, settings.coordinator_chat_id),
+            assistant,
+            escalations,
+            bookings,
+            catalogs,
+            CoordinatorGroup(settings.coordinator_chat_id, settings.coordinator_user_ids),
+            settings.pseudonym_secret,
+            timedelta(seconds=settings.escalation_remind_after),
+        )
+        GroupHandlers(handoff).register(app)
+    front = TelegramFrontEnd(
+        app, sender, assistant, catalogs, settings.pseudonym_secret, handoff, settings.coordinator_chat_id
+    )
+    return front, handoff
+
+
+async def run(settings: Settings, language: str | None) -> int:
+    """Starts the servers (unless RASA_URL is set), then Telegram or, without a token, the terminal chat."""
+    started = time.monotonic()
+    supervisor = Supervisor(settings, progress) if settings.start_servers else None
+    rasa = RasaClient(settings.rasa_url, settings.rasa_auth_token)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    front: TelegramFrontEnd | None = None
+    handoff: HandOff | None = None
+    database = open_database(settings)
+    users, escalations, bookings = SqlUserStore(database), EscalationLog(database), BookingLog(database)
+    privacy = Privacy(database, users, escalations, bookings)
+    purge_task = asyncio.create_task(purge_daily(privacy, settings))
+    outbox_task: asyncio.Task[None] | None = None
+    # The language models load while Rasa starts, so that no message (least of all a crisis) waits.
+    language_models = asyncio.create_task(asyncio.to_thread(language_id.warm_up))
+    try:
+        if supervisor:
+            await supervisor.start()
+        await language_models
+        assistant = Assistant(
+            rasa,
+            users,
+            default_catalogs(),
+            escalations=escalations,
+            hours=settings.coordinator_hours,
+            eraser=privacy.erase,
+            bookings=bookings,
+            outbox=Outbox(settings.run_dir / FILE_NAME),
+        )
+        stop_task = asyncio.create_task(stop.wait())
+        if settings.telegram_token:
+            front, handoff = telegram_parts(settings, assistant, escalations, bookings)
+            webhook = None
+            if settings.webhook_url:
+                webhook = WebhookConfig(
+                    settings.webhook_url, settings.webhook_secret, settings.webhook_listen, settings.webhook_port
+                )
+            await front.start(webhook)
+            if handoff:
+                handoff.start()
+            # What the database refused, here or in an earlier run: stored now and every few seconds.
+            outbox_task = asyncio.create_task(keep_replaying(assistant.retry_unsaved))
+            mode = "by webhook" if webhook else "by long polling"
+            progress(f"Ready after {time.monotonic() - started:.1f} s. Answering on Telegram {mode}; Ctrl-C stops.")
+            await stop_task
+            return 0
+        outbox_task = asyncio.create_task(keep_replaying(assistant.retry_unsaved))
+        progress(f"Ready after {time.monotonic() - started:.1f} s. Type a message; numbers press buttons; Ctrl-D ends.")
+        chat = TerminalChat(assistant, pseudonym("terminal", os.getpid(), settings.pseudonym_secret))
+        chat_task = asyncio.create_task(chat.run(await stdin_reader(), language))
+        await asyncio.wait({chat_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (chat_task, stop_task):
+            task.cancel()
+        return 0
+    finally:
+        progress("Stopping...")
+        purge_task.cancel()
+        if outbox_task:
+            outbox_task.cancel()
+        if handoff:
+            await handoff.stop()
+        if front:
+            await front.stop()
+        await rasa.close()
+        if supervisor:
+            await supervisor.stop()
+        database.dispose()
+        progress("Stopped.")

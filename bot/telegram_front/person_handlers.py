@@ -1,0 +1,163 @@
+"""What happens to each update from a person's private chat: the safety screen first, a
+coordinator if one is connected, otherwise the assistant.
+
+Messages of one chat are handled in order, different chats concurrently. Crisis replies go out
+at once, not behind this chat's earlier messages nor behind anyone else's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from typing import Any
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+
+from bot.conversation.assistant import ERASE_CANCELLED, ERASE_CONFIRMED, Assistant, command_word
+from bot.conversation.ports import PersonRelay
+from bot.conversation.replies import Reply
+from bot.core import languages
+from bot.core.i18n import Catalogs
+from bot.core.identity import pseudonym
+from bot.storage.db import DatabaseError
+from bot.telegram_front.sending import Sender, retrying
+
+log = logging.getLogger(__name__)
+
+#: What the person sends to the bot itself even while a coordinator talks with them.
+FOR_THE_BOT = ("/delete", "/privacy", ERASE_CONFIRMED, ERASE_CANCELLED)
+
+
+def button_title(message: Any, data: str | None) -> str:
+    """The title of the pressed button, as the person saw it; the payload when it is not known."""
+    markup = getattr(message, "reply_markup", None)
+    rows = markup.inline_keyboard if markup else ()
+    return next((button.text for row in rows for button in row if button.callback_data == data), data or "")
+
+
+class PersonHandlers:
+    def __init__(
+        self,
+        assistant: Assistant,
+        sender: Sender,
+        catalogs: Catalogs,
+        pseudonym_secret: str,
+        relay: PersonRelay | None = None,
+        coordinator_chat_id: int | None = None,
+    ) -> None:
+        self.assistant = assistant
+        self.sender = sender
+        self.catalogs = catalogs
+        self.secret = pseudonym_secret
+        self.relay = relay
+        self.coordinator_chat_id = coordinator_chat_id
+        self._chat_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    def register(self, app: Application) -> None:
+        app.add_handler(CallbackQueryHandler(self.on_button))
+        app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, self.on_edited))
+        app.add_handler(MessageHandler(filters.TEXT, self.on_text))
+        app.add_handler(MessageHandler(filters.VOICE | filters.AUDIO | filters.VIDEO_NOTE, self.on_voice))
+        app.add_handler(MessageHandler(filters.ALL, self.on_other))
+
+    def _person(self, update: Update) -> str:
+        """The person's pseudonymous key; notes their app's language, that they wrote, and their chat."""
+        user = update.effective_user
+        assert user is not None
+        key = pseudonym("telegram", user.id, self.secret)
+        try:
+            self.assistant.remember_client_language(key, user.language_code)
+            self.assistant.users.seen(key)
+        except DatabaseError as error:  # never in the way of an answer, least of all a crisis answer
+            log.error("Could not read or store the person's language (%s)", type(error).__name__)
+        if update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE:
+            self.assistant.remember_chat(key, update.effective_chat.id)
+        return key
+
+    async def _private_only(self, update: Update) -> bool:
+        chat = update.effective_chat
+        if chat is None or chat.type == ChatType.PRIVATE:
+            return True
+        if chat.id == self.coordinator_chat_id:
+            return False  # the coordinators' own group: the hand-off handles it, never the assistant
+        if update.message and update.message.text and update.message.text.startswith("/"):
+            t = self.catalogs.for_language(
+                languages.resolve(update.effective_user and update.effective_user.language_code)
+            )
+            text = t.pgettext("bot", "I only talk in private chats. Please write to me directly.")
+            await retrying(lambda: self.sender.bot.send_message(chat.id, text))
+        return False
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not await self._private_only(update) or update.message is None:
+            return
+        chat_id, text = update.message.chat_id, update.message.text or ""
+        user_key = self._person(update)
+        assessment = await self.assistant.screen_message(user_key, text)
+        log.debug("A message of %d characters: screen says %s", len(text), assessment.level.value)
+        if assessment.is_risk:
+            # At once: not behind this chat's earlier messages, nor behind anyone else's.
+            await self.sender.send(chat_id, self.assistant.crisis_replies(user_key, assessment, text))
+            if self.relay:
+                await self.relay.relay_from_person(user_key, text, assessment.level.value)
+            return
+        command = command_word(text)
+        if command not in FOR_THE_BOT and self.relay and await self.relay.relay_from_person(user_key, text):
+            return  # a coordinator is talking with this person
+        async with self._chat_locks[chat_id]:
+            if command == "/start":
+                language_code = update.effective_user.language_code if update.effective_user else None
+                work = self.assistant.start(user_key, language_code)
+            else:
+                work = self.assistant.handle_text(user_key, text, assessment)
+            await self.sender.send(chat_id, await self.sender.while_typing(chat_id, work))
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None or query.message is None:
+            return
+        chat_id, user_key = query.message.chat.id, self._person(update)
+        await retrying(query.answer)
+        async with self._chat_locks[chat_id]:
+            # The keyboard goes, so the same button cannot be pressed twice.
+            await retrying(lambda: query.edit_message_reply_markup(reply_markup=None))
+            if self.relay and self.relay.is_connected(user_key) and query.data not in FOR_THE_BOT:
+                # A coordinator is talking with this person: they see which button was pressed.
+                await self.relay.relay_from_person(user_key, f"[{button_title(query.message, query.data)}]")
+                return
+            work = self.assistant.handle_text(user_key, query.data or "")
+            await self.sender.send(chat_id, await self.sender.while_typing(chat_id, work))
+
+    async def on_voice(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._not_text(update, with_menu=True)
+
+    async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._not_text(update, with_menu=False)
+
+    async def _not_text(self, update: Update, with_menu: bool) -> None:
+        if not await self._private_only(update) or update.message is None:
+            return
+        chat_id, user_key = update.message.chat_id, self._person(update)
+        async with self._chat_locks[chat_id]:
+            language = self.assistant.language(user_key)
+            t = self.catalogs.for_language(language)
+            text = t.pgettext("bot", "I can only read text messages. Please write to me in words.")
+            replies = [Reply(text, language)]
+            if with_menu:
+                replies += await self.assistant.handle_text(user_key, "/topics")
+            await self.sender.send(chat_id, replies)
+
+    async def on_edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """An edited message is read again by the safety screen only: risk must never be missed."""
+        message = update.edited_message
+        if message is None or not message.text or not await self._private_only(update):
+            return
+        user_key = self._person(update)
+        assessment = await self.assistant.screen_message(user_key, message.text)
+        if assessment.is_risk:
+            async with self._chat_locks[message.chat_id]:
+                replies = self.assistant.crisis_replies(user_key, assessment, message.text)
+                await self.sender.send(message.chat_id, replies)

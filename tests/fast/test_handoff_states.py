@@ -1,0 +1,212 @@
+"""The hand-off's state machine with a fake messenger on a real SQLite database: what the
+coordinators see in their group and what the person reads, without Telegram."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.conversation.ports import ReplyPrompt
+from bot.coordinators.handoff import Coordinator, CoordinatorGroup, HandOff
+from bot.coordinators.texts import ERASED, ONLY_COORDINATORS
+from bot.core.i18n import default_catalogs
+from bot.storage.models import AuditEntry
+from tests.fast.conftest import FakeMessenger, Parts
+
+PERSON, CHAT = "person-1", 501
+SARA, TOM, STRANGER = Coordinator(11, "Sara"), Coordinator(12, "Tom"), Coordinator(99, "Max")
+CRISIS = "I have decided to end my life tonight"
+
+
+@pytest.fixture
+def messenger() -> FakeMessenger:
+    return FakeMessenger()
+
+
+@pytest.fixture
+def handoff(parts: Parts, messenger: FakeMessenger) -> HandOff:
+    group = CoordinatorGroup(chat_id=-100, user_ids=frozenset({SARA.user_id, TOM.user_id}))
+    return HandOff(
+        messenger, parts.assistant, parts.escalations, parts.bookings, default_catalogs(), group, "secret",
+        timedelta(minutes=10),
+    )  # fmt: skip
+
+
+async def settle() -> None:
+    """Lets the hand-off's background steps (alerts, erasure) finish; the fake messenger never waits."""
+    for _ in range(10):
+        await asyncio.sleep(0)
+
+
+async def crisis(parts: Parts, text: str = CRISIS) -> list[str]:
+    parts.assistant.remember_chat(PERSON, CHAT)
+    replies = await parts.assistant.handle_text(PERSON, text)
+    await settle()
+    return [reply.text for reply in replies]
+
+
+def titles(rows: list) -> list[list[str]]:
+    return [[button.title for button in row] for row in rows]
+
+
+def test_a_crisis_posts_an_urgent_alert_with_claim_and_resolve(parts: Parts, handoff: HandOff, messenger):
+    async def scenario() -> None:
+        replies = await crisis(parts)
+        assert any("113" in text for text in replies), "the person gets the crisis numbers"
+        assert any("coordinator" in text for text in replies), "and hears that a coordinator was told"
+        [alert] = messenger.posts
+        assert alert.urgent and alert.text.startswith("#1 🚨 URGENT · acute risk")
+        assert CRISIS in alert.text, "the coordinator sees what the person wrote"
+        assert titles(alert.buttons) == [["✋ Claim", "✅ Resolve"], ["📝 Add note"]]
+        assert parts.escalations.get(1).alert_message_id == alert.message_id
+
+    asyncio.run(scenario())
+
+
+def test_claiming_connects_the_coordinator_both_ways(parts: Parts, handoff: HandOff, messenger):
+    async def scenario() -> None:
+        await crisis(parts)
+        answer = await handoff.on_button("esc:claim:1", SARA)
+        assert answer == ("#1 is yours. Reply to its messages here to write to the person.", False)
+        [joined] = [reply for chat, reply in messenger.sent if chat == CHAT]
+        assert joined.urgent and "has joined this chat" in joined.text
+        assert handoff.is_connected(PERSON)
+        _, edited, buttons = messenger.edits[-1]
+        assert edited.endswith("✋ Claimed by Sara.")
+        assert titles(buttons) == [["↩️ Release", "✅ Resolve"], ["📝 Add note", "🤝 Take over"]]
+
+        assert await handoff.relay_from_person(PERSON, "are you there?")
+        relayed = messenger.posts[-1]
+        assert relayed.text == "#1 ▸\nare you there?"
+        assert relayed.reply_to == messenger.posts[0].message_id
+        assert relayed.prompt == ReplyPrompt("Reply to the person")
+
+        await handoff.on_reply(relayed.text, "Yes, I am here with you.", SARA)
+        assert messenger.texts_to(CHAT)[-1] == "🙋 Yes, I am here with you."
+
+    asyncio.run(scenario())
+
+
+def test_a_colleague_writes_to_the_person_only_after_taking_over(parts: Parts, handoff: HandOff, messenger):
+    async def scenario() -> None:
+        await crisis(parts)
+        await handoff.on_button("esc:claim:1", SARA)
+        await handoff.relay_from_person(PERSON, "hello?")
+        relayed = messenger.posts[-1].text
+        before = len(messenger.sent)
+        await handoff.on_reply(relayed, "Tom here", TOM)
+        assert len(messenger.sent) == before, "nothing reached the person"
+        assert "claimed by a colleague" in messenger.posts[-1].text
+        assert await handoff.on_button("esc:takeover:1", TOM) == (
+            "#1 is yours now. Reply to its messages here to write to the person.",
+            False,
+        )
+        await handoff.on_reply(relayed, "Tom here", TOM)
+        assert messenger.texts_to(CHAT)[-1] == "🙋 Tom here"
+
+    asyncio.run(scenario())
+
+
+def test_someone_not_listed_cannot_claim_and_is_audited(parts: Parts, handoff: HandOff, database):
+    async def scenario() -> None:
+        await crisis(parts)
+        assert await handoff.on_button("esc:claim:1", STRANGER) == (ONLY_COORDINATORS, True)
+        assert parts.escalations.get(1).status == "open"
+        assert not handoff.is_connected(PERSON)
+
+    asyncio.run(scenario())
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(AuditEntry)) == 1
+
+
+def test_releasing_gives_the_person_back_to_the_self_help_bot(parts: Parts, handoff: HandOff, messenger):
+    parts.rasa.answers("/show_menu", *[])
+
+    async def scenario() -> None:
+        await crisis(parts)
+        await handoff.on_button("esc:claim:1", SARA)
+        assert await handoff.on_button("esc:release:1", SARA) == ("#1 is open again.", False)
+        assert not handoff.is_connected(PERSON)
+        assert "left the chat" in messenger.texts_to(CHAT)[-1]
+        assert parts.escalations.get(1).status == "open"
+        assert not await handoff.relay_from_person(PERSON, "hi"), "the bot answers the person again"
+
+    asyncio.run(scenario())
+
+
+def test_resolving_twice_is_refused_kindly(parts: Parts, handoff: HandOff):
+    async def scenario() -> None:
+        await crisis(parts)
+        assert await handoff.on_button("esc:resolve:1", SARA) == ("#1 is resolved.", False)
+        assert await handoff.on_button("esc:resolve:1", TOM) == ("⚠️ #1 is already closed.", True)
+
+    asyncio.run(scenario())
+
+
+def test_an_alert_telegram_refused_is_posted_by_the_timer(parts: Parts, handoff: HandOff, messenger):
+    async def scenario() -> None:
+        messenger.refuse_posts = True
+        await crisis(parts)
+        assert messenger.posts == [] and parts.escalations.get(1).alert_message_id is None
+        messenger.refuse_posts = False
+        await handoff.check_due()
+        assert messenger.posts[0].text.startswith("#1 🚨 URGENT")
+        assert parts.escalations.get(1).alert_message_id == messenger.posts[0].message_id
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("telegram_deletes", [True, False])
+def test_erasure_clears_the_persons_words_from_the_group(parts: Parts, handoff: HandOff, messenger, telegram_deletes):
+    async def scenario() -> None:
+        await crisis(parts)
+        await handoff.on_button("esc:claim:1", SARA)
+        await handoff.relay_from_person(PERSON, "my words")
+        relayed = messenger.posts[-1].message_id
+        messenger.refuse_deletes = not telegram_deletes
+        await parts.assistant.handle_text(PERSON, "/erase_confirmed")
+        await settle()
+        if telegram_deletes:
+            assert relayed in messenger.deleted
+        else:
+            assert (relayed, ERASED, []) in messenger.edits, "what cannot be deleted is overwritten"
+        alert_now = messenger.edits[-1][1]
+        assert CRISIS not in alert_now and "my words" not in alert_now
+        assert not handoff.is_connected(PERSON)
+
+    asyncio.run(scenario())
+
+
+def test_a_booking_request_is_posted_and_its_status_reaches_the_person(parts: Parts, handoff: HandOff, messenger):
+    async def scenario() -> None:
+        parts.assistant.remember_chat(PERSON, CHAT)
+        answers = {"session_language": "العربية (ar)", "times": "mornings", "contact": "chat"}
+        [reply] = parts.assistant.store_booking(PERSON, answers)  # type: ignore[arg-type]
+        assert "saved and sent to the coordinators" in reply.text
+        await settle()
+        [request] = messenger.posts
+        assert (
+            request.text.startswith("B1 📅 Request for a talk · requested")
+            and "Days and times: mornings" in request.text
+        )
+        assert titles(request.buttons) == [["🗓️ Scheduled", "✅ Done", "✖️ Cancelled"]]
+        assert await handoff.on_button("book:scheduled:1", SARA) == ("B1 is scheduled.", False)
+        assert "being planned" in messenger.texts_to(CHAT)[-1]
+
+    asyncio.run(scenario())
+
+
+def test_coordinators_read_the_log_in_the_group(parts: Parts, handoff: HandOff, messenger):
+    async def scenario() -> None:
+        await crisis(parts)
+        await handoff.on_command("/escalations", [], SARA)
+        assert messenger.posts[-1].text.startswith("Escalations (open):\n#1 · open · acute risk · en")
+        await handoff.on_command("/escalation", ["#1"], SARA)
+        assert "created" in messenger.posts[-1].text
+        await handoff.on_command("/escalations", [], STRANGER)
+        assert messenger.posts[-1].text == ONLY_COORDINATORS
+
+    asyncio.run(scenario())
