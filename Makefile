@@ -92,6 +92,7 @@ bench: install catalogs model safety-net
 	$(PY) -m bench.latency
 	$(PY) -m bench.telegram_latency
 	$(PY) -m bench.crisis_latency
+	$(PY) -m bench.slow_database
 
 lock:
 	$(PY) -m pip freeze --exclude-editable > requirements.lock

@@ -2,7 +2,8 @@
 
 Reading order for one message: telegram_front/person_handlers.py (the update) →
 conversation/assistant.py (safety screen, commands, Rasa) → telegram_front/sending.py (the reply).
-For one crisis: conversation/assistant.py (crisis_replies, escalate) → storage/escalations.py →
+For one crisis: conversation/assistant.py (crisis_replies) → conversation/records.py (the outbox, then
+storage/escalations.py) →
 coordinators/handoff.py (the alert) → telegram_front/sending.py (GroupMessenger).
 """
 
@@ -96,6 +97,7 @@ async def run(settings: Settings, language: str | None) -> int:
         loop.add_signal_handler(signum, stop.set)
     front: TelegramFrontEnd | None = None
     handoff: HandOff | None = None
+    assistant: Assistant | None = None
     database = open_database(settings)
     users, escalations, bookings = SqlUserStore(database), EscalationLog(database), BookingLog(database)
     privacy = Privacy(database, users, escalations, bookings)
@@ -129,12 +131,12 @@ async def run(settings: Settings, language: str | None) -> int:
             if handoff:
                 handoff.start()
             # What the database refused, here or in an earlier run: stored now and every few seconds.
-            outbox_task = asyncio.create_task(keep_replaying(assistant.retry_unsaved))
+            outbox_task = asyncio.create_task(keep_replaying(assistant.records.replay))
             mode = "by webhook" if webhook else "by long polling"
             progress(f"Ready after {time.monotonic() - started:.1f} s. Answering on Telegram {mode}; Ctrl-C stops.")
             await stop_task
             return 0
-        outbox_task = asyncio.create_task(keep_replaying(assistant.retry_unsaved))
+        outbox_task = asyncio.create_task(keep_replaying(assistant.records.replay))
         progress(f"Ready after {time.monotonic() - started:.1f} s. Type a message; numbers press buttons; Ctrl-D ends.")
         chat = TerminalChat(assistant, pseudonym("terminal", os.getpid(), settings.pseudonym_secret))
         chat_task = asyncio.create_task(chat.run(await stdin_reader(), language))
@@ -147,6 +149,8 @@ async def run(settings: Settings, language: str | None) -> int:
         purge_task.cancel()
         if outbox_task:
             outbox_task.cancel()
+        if assistant is not None:
+            await assistant.records.settled()  # what a crisis reply put in the outbox, stored before leaving
         if handoff:
             await handoff.stop()
         if front:

@@ -13,7 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-from tests.telegram_standin import TelegramStandIn
+from tests.telegram_standin import Call, TelegramStandIn
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "current.tar.gz"
@@ -145,3 +145,22 @@ def stop_leftover_bots() -> list[int]:
         process.kill()
         process.wait(10)
     return [process.pid for process in leftovers]
+
+
+def alerts(standin: TelegramStandIn, marker: str = "") -> list[Call]:
+    """Alerts posted to the coordinators' group (first lines "#<id> 🚨 URGENT · ..." or "#<id> 🔔 · ...")."""
+    return [
+        call
+        for call in standin.calls_to("sendMessage", GROUP)
+        if call.accepted
+        and any(sign in call.params["text"].split("\n")[0] for sign in ("🚨 URGENT ·", "🔔 ·"))
+        and marker in call.params["text"]
+    ]
+
+
+def escalation_id(alert: Call) -> int:
+    return int(alert.params["text"].split()[0].lstrip("#"))
+
+
+def wait_for_alert(standin: TelegramStandIn, marker: str, timeout: float = 30) -> Call:
+    return standin.wait_for(lambda: (found := alerts(standin, marker)) and found[-1], timeout)

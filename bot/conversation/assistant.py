@@ -6,14 +6,17 @@ Database and Rasa failures become kind answers, never exceptions. Message text i
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 import time
 import unicodedata
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from functools import lru_cache
+from typing import Any, TypeVar
 
 import yaml
 
@@ -37,6 +40,7 @@ from bot.core.safety.responses import (
     answered_no,
     check_in,
     crisis_messages,
+    repeated_crisis_messages,
     residence_confirmation,
 )
 from bot.storage.bookings import BookingLog
@@ -69,6 +73,12 @@ CHECK_IN_AFTER_MESSAGES = 3
 #: A question about ending one's life (Level.ASK) counts as asked this long; a "yes" typed in words
 #: within it takes the person to the crisis answer.
 QUESTION_OPEN_SECONDS = 30 * 60
+#: Another acute or distress message within this time gets the numbers again, not the whole reply.
+REPEAT_WINDOW_SECONDS = 10 * 60
+#: People remembered at most in each of the assistant's in-memory notes (the oldest go first).
+REMEMBERED_CRISES = 10_000
+#: A crisis reply waits this long at most for the person's language and residence from the database.
+QUICK_READ_SECONDS = 0.1
 #: Levels at which the coordinators are alerted.
 ESCALATED_LEVELS = (Level.ACUTE, Level.DISTRESS, Level.VIOLENCE)
 
@@ -160,11 +170,17 @@ def erased_item(t: Translator, item: str) -> str:
 
 #: Erases everything about a person; returns what was deleted, for the person to read.
 Eraser = Callable[[str], list[str]]
-#: Told just before a person's data is erased (the hand-off clears the coordinators' group).
-ErasureListener = Callable[[str], None]
+#: Told about a person's erasure (the hand-off clears the coordinators' group).
+ErasureListener = Callable[[str], Awaitable[None]]
+T = TypeVar("T")
 
 
 class Assistant:
+    """Every database call runs in a worker thread (`_db`), so a slow or locked database never holds
+    up the event loop that serves every chat. A crisis reply reads at most QUICK_READ_SECONDS from
+    the database and writes nothing to it before it goes out: what the coordinators need is put in
+    the outbox's journal first and stored right after (Records)."""
+
     def __init__(
         self,
         rasa: RasaClient,
@@ -185,14 +201,19 @@ class Assistant:
         self.hours = hours or OfficeHours()
         self.eraser = eraser
         self.bookings = bookings
-        #: How to reach each person while this process runs (their Telegram chat); never stored otherwise.
-        self.contacts: dict[str, int] = {}
+        #: How to reach each person while this process runs (their Telegram chat); never stored
+        #: otherwise, except on their escalation or booking request. The most recent REMEMBERED_CRISES.
+        self.contacts: OrderedDict[str, int] = OrderedDict()
+        #: Told just before a person's data is erased, and once it is (the hand-off clears the group).
         self.erasure_listeners: list[ErasureListener] = []
+        self.erased_listeners: list[ErasureListener] = []
         #: Escalations, booking requests and crisis states, stored at once or through the outbox.
         self.records = Records(users, escalations, bookings, outbox)
         #: When each person was last asked whether they think of ending their life, and in which
         #: language (memory only).
         self.asked: dict[str, tuple[float, str]] = {}
+        #: When each person last got the whole crisis reply, and for which level (memory only).
+        self.answered: OrderedDict[str, tuple[float, Level]] = OrderedDict()
 
     @property
     def escalation_listeners(self) -> list[EscalationListener]:
@@ -209,52 +230,86 @@ class Assistant:
         return self.records.outbox
 
     def retry_unsaved(self) -> int:
-        """Stores what waits in the outbox (Records.retry_unsaved)."""
+        """Stores what waits in the outbox, here in the caller's thread (Records.retry_unsaved)."""
         return self.records.retry_unsaved()
 
+    @staticmethod
+    async def _db(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """A blocking database call, run in a worker thread."""
+        return await asyncio.to_thread(call, *args, **kwargs)
+
     def language(self, user_key: str) -> str:
+        """The person's language (a blocking read: for tools and tests; the conversation uses language_of)."""
         return self.users.language(user_key) or languages.DEFAULT
+
+    async def language_of(self, user_key: str) -> str:
+        try:
+            return (await self._db(self.users.language, user_key)) or languages.DEFAULT
+        except DatabaseError as error:
+            log.error("The person's language could not be read (%s)", type(error).__name__)
+            return languages.DEFAULT
 
     def remember_chat(self, user_key: str, chat_id: int) -> None:
         """Where the person can be reached while this process runs (for the coordinators' replies)."""
         self.contacts[user_key] = chat_id
+        self.contacts.move_to_end(user_key)
+        while len(self.contacts) > REMEMBERED_CRISES:
+            self.contacts.popitem(last=False)
 
     def remember_client_language(self, user_key: str, client_language: str | None) -> None:
         """On first contact, the app's language (Telegram's language_code) when we speak it; the
-        language of the person's messages replaces it (_follow_language)."""
+        language of the person's messages replaces it (_follow_language). Blocking: run it in a
+        worker thread (note_person does)."""
         code = languages.normalize(client_language)
         if code and self.users.language(user_key) is None:
             self.users.set_language(user_key, code)
 
+    async def note_person(self, user_key: str, client_language: str | None) -> None:
+        """That the person wrote (for retention), and their app's language on first contact. Never in
+        the way of an answer, least of all a crisis answer."""
+
+        def note() -> None:
+            self.remember_client_language(user_key, client_language)
+            self.users.seen(user_key)
+
+        try:
+            await self._db(note)
+        except DatabaseError as error:
+            log.error("Could not read or store the person's language (%s)", type(error).__name__)
+
     async def start(self, user_key: str, client_language: str | None = None) -> list[Reply]:
         """The first contact: greet in the client's language when we speak it."""
-        self.remember_client_language(user_key, client_language)
+        try:
+            await self._db(self.remember_client_language, user_key, client_language)
+        except DatabaseError as error:
+            log.error("Could not store the app's language (%s)", type(error).__name__)
         return await self._ask_rasa(user_key, "/greet")
 
     async def handle_text(self, user_key: str, text: str, assessment: Assessment | None = None) -> list[Reply]:
         """Answers one message. `assessment`: the safety screen's verdict, if the caller already has it."""
-        try:
-            self.users.seen(user_key)
-        except DatabaseError as error:
-            log.error("Could not note that the person wrote (%s)", type(error).__name__)
         text = (text or "").strip()
         if not text:
-            language = self.language(user_key)
+            language = await self.language_of(user_key)
             t = self.catalogs.for_language(language)
             return [Reply(t.pgettext("bot", "I did not get any text. Please write your message in words."), language)]
         if text in (ANSWER_YES, ANSWER_NO) or self._answers_yes(user_key, text):
-            return self._answer_to_question(user_key, yes=text != ANSWER_NO)
+            return await self._answer_to_question(user_key, yes=text != ANSWER_NO)
         # The safety screen sees every message first, whole, and does not need Rasa.
         assessment = assessment or await self.screen_message(user_key, text)
         if assessment.is_risk:
-            return self.crisis_replies(user_key, assessment, text)
+            return await self.crisis_replies(user_key, assessment, text)
+        try:
+            await self._db(self.users.seen, user_key)
+        except DatabaseError as error:
+            log.error("Could not note that the person wrote (%s)", type(error).__name__)
         if text.startswith("/"):
-            return [*self._check_in_if_due(user_key), *await self._handle_command(user_key, text)]
-        decision = self._follow_language(user_key, language_id.detect(text))
+            return [*await self._check_in_if_due(user_key), *await self._handle_command(user_key, text)]
+        decision = await self._follow_language(user_key, language_id.detect(text))
+        check_in = await self._check_in_if_due(user_key)
         if decision.unsupported is not None:
             message = reply_language.unsupported_message(self.catalogs, decision.unsupported)
-            return [*self._check_in_if_due(user_key), Reply(message, languages.DEFAULT, reply_language.language_menu())]
-        replies = [*self._check_in_if_due(user_key), *await self._answer(user_key, text)]
+            return [*check_in, Reply(message, languages.DEFAULT, reply_language.language_menu())]
+        replies = [*check_in, *await self._answer(user_key, text)]
         if decision.language is None:
             # Nothing was known about the person's language and this message does not tell: the
             # answer came in English; ask once, with every language named in its own script.
@@ -267,21 +322,25 @@ class Assistant:
             )
         return replies
 
-    def _follow_language(self, user_key: str, detection: language_id.Detection) -> reply_language.Decision:
+    async def _follow_language(self, user_key: str, detection: language_id.Detection) -> reply_language.Decision:
         """Which language answers this message (bot.conversation.reply_language); stores what changed."""
         try:
-            state = self.users.language_state(user_key)
+            state = await self._db(self.users.language_state, user_key)
         except DatabaseError as error:
             log.error("The person's language could not be read (%s)", type(error).__name__)
             return reply_language.decide(LanguageState(languages.DEFAULT), detection)
         decision = reply_language.decide(state, detection)
-        try:
+
+        def store() -> None:
             if decision.remember and decision.language:
                 self.users.set_language(user_key, decision.language)
             elif decision.language is None and decision.unsupported is None:
                 self.users.set_language(user_key, languages.DEFAULT)  # asked once; English until they choose
             if decision.offer:
                 self.users.set_offered_language(user_key, decision.offer)
+
+        try:
+            await self._db(store)
         except DatabaseError as error:
             log.error("The person's language could not be stored (%s)", type(error).__name__)
         return decision
@@ -301,53 +360,71 @@ class Assistant:
             payload = f'/change_language{{"language": "{code}"}}' if code else "/change_language"
             return await self._ask_rasa(user_key, payload)
         if command == "/residence" and argument.strip() in RESIDENCES:
-            self.users.set_residence(user_key, argument.strip())
-            language = self.language(user_key)
+            try:
+                await self._db(self.users.set_residence, user_key, argument.strip())
+            except DatabaseError as error:
+                log.error("Where the person lives could not be stored (%s)", type(error).__name__)
+            language = await self.language_of(user_key)
             return self._as_replies(residence_confirmation(self.catalogs, language, argument.strip()), language)
         if command == "/delete":
-            return self.erasure_question(user_key)
+            return await self.erasure_question(user_key)
         if command == reply_language.KEEP_LANGUAGE:
-            language = self.language(user_key)
+            language = await self.language_of(user_key)
             return [Reply(reply_language.kept_message(self.catalogs, language), language)]
         if command in (ERASE_CONFIRMED, ERASE_CANCELLED):
-            return self._erase(user_key, confirmed=command == ERASE_CONFIRMED)
+            return await self._erase(user_key, confirmed=command == ERASE_CONFIRMED)
         if command in COMMAND_PAYLOADS:
             return await self._ask_rasa(user_key, COMMAND_PAYLOADS[command])
         match = _PAYLOAD.match(text)
         if match and match.group("intent") in domain_intents():
             return await self._ask_rasa(user_key, text)
-        t = self.catalogs.for_language(self.language(user_key))
+        t = self.catalogs.for_language(await self.language_of(user_key))
         unknown = Reply(t.pgettext("bot", "I do not know that command. Here is what I can help with."), t.language)
         return [unknown, *await self._ask_rasa(user_key, "/show_menu")]
+
+    async def _set_chosen_language(self, user_key: str, language: str) -> None:
+        try:
+            await self._db(self.users.set_language, user_key, language, chosen=True)
+        except DatabaseError as error:
+            log.error("The chosen language could not be stored (%s)", type(error).__name__)
 
     async def _ask_rasa(self, user_key: str, message: str) -> list[Reply]:
         chosen = self._language_in_payload(message)
         if chosen:
-            self.users.set_language(user_key, chosen, chosen=True)
-        language = self.language(user_key)
+            await self._set_chosen_language(user_key, chosen)
+        language = chosen or await self.language_of(user_key)
         try:
             answer = await self.rasa.send(user_key, message, language)
         except RasaUnavailable as error:
             log.warning("Rasa is unavailable (%s)", error)
             t = self.catalogs.for_language(language)
             return [Reply(t.pgettext("bot", "I am having trouble right now. Please try again in a moment."), language)]
-        return self._replies(user_key, answer, None if message.startswith("/") else message)
+        return await self._replies(user_key, answer, language, None if message.startswith("/") else message)
 
-    def _check_in_if_due(self, user_key: str) -> list[Reply]:
+    async def _check_in_if_due(self, user_key: str) -> list[Reply]:
         """Counts ordinary messages after a crisis; asks once how the person is, with the numbers."""
-        state = self.users.crisis(user_key)
-        if state is None:
+
+        def count() -> bool:
+            state = self.users.crisis(user_key)
+            if state is None:
+                return False
+            if datetime.now(timezone.utc) - state.since > CRISIS_MEMORY:
+                self.users.set_crisis(user_key, None)
+                return False
+            state.messages_since += 1
+            due = not state.checked_in and state.messages_since >= CHECK_IN_AFTER_MESSAGES
+            state.checked_in = state.checked_in or due
+            self.users.set_crisis(user_key, state)
+            return due
+
+        try:
+            due = await self._db(count)
+        except DatabaseError as error:
+            log.error("The person's recent crisis could not be read (%s)", type(error).__name__)
             return []
-        if datetime.now(timezone.utc) - state.since > CRISIS_MEMORY:
-            self.users.set_crisis(user_key, None)
-            return []
-        state.messages_since += 1
-        due = not state.checked_in and state.messages_since >= CHECK_IN_AFTER_MESSAGES
-        state.checked_in = state.checked_in or due
-        self.users.set_crisis(user_key, state)
         if not due:
             return []
-        language = self.language(user_key)
+        language = await self.language_of(user_key)
         return self._as_replies(check_in(self.catalogs, language), language)
 
     async def screen_message(self, user_key: str, text: str) -> Assessment:
@@ -371,43 +448,36 @@ class Assistant:
             return False
         return self.screen.lexicons.is_yes(text)
 
-    def _answer_to_question(self, user_key: str, yes: bool) -> list[Reply]:
+    async def _answer_to_question(self, user_key: str, yes: bool) -> list[Reply]:
         asked = self.asked.pop(user_key, None)
-        language = asked[1] if asked else self.language(user_key)  # the language of the question
         if yes:
-            assessment = Assessment(Level.ACUTE, ("answered_yes",), (language,), ("question",))
-            return self.crisis_replies(user_key, assessment)
+            language = asked[1] if asked else None  # the language of the question
+            assessment = Assessment(Level.ACUTE, ("answered_yes",), (language,) if language else (), ("question",))
+            return await self.crisis_replies(user_key, assessment)
+        language = asked[1] if asked else await self.language_of(user_key)
         return self._as_replies(answered_no(self.catalogs.for_language(language)), language)
 
-    def _remember_crisis(self, user_key: str, assessment: Assessment) -> None:
-        if assessment.level not in (Level.ACUTE, Level.DISTRESS):
-            return  # someone else is at risk: the person writing is not
-        try:
-            previous = self.users.crisis(user_key)
-        except DatabaseError:
-            previous = None  # storing keeps an acute level the database holds (Records._store_crisis_state)
-        was_acute = previous is not None and previous.level == Level.ACUTE.value
-        level = Level.ACUTE if assessment.level is Level.ACUTE or was_acute else Level.DISTRESS
-        since = datetime.now(timezone.utc)
-        self.records.save(
-            RecordKind.CRISIS_STATE, {"user_key": user_key, "level": level.value, "since": since.isoformat()}
-        )
+    async def _read_quickly(self, user_key: str) -> tuple[str | None, str | None]:
+        """The person's language and where they live, for a crisis reply: what the database tells
+        within QUICK_READ_SECONDS; None for what it does not (the reply then shows both GP routes)."""
 
-    def crisis_replies(self, user_key: str, assessment: Assessment, message: str | None = None) -> list[Reply]:
-        """The crisis answer, in the person's language, or the language they just wrote in.
+        def read() -> tuple[str | None, str | None]:
+            return self.users.language(user_key), self.users.residence(user_key)
+
+        try:
+            return await asyncio.wait_for(self._db(read), QUICK_READ_SECONDS)
+        except (DatabaseError, asyncio.TimeoutError) as error:
+            log.error("The person's language and residence could not be read in time (%s)", type(error).__name__)
+            return None, None
+
+    async def crisis_replies(self, user_key: str, assessment: Assessment, message: str | None = None) -> list[Reply]:
+        """The crisis answer, in the language the person just wrote in, or their language.
 
         Acute risk, severe distress and violence at home are escalated to the coordinators. The answer
-        never waits for the database: when it fails, the person still gets it, with both GP routes."""
-        try:
-            chosen = self.language(user_key)
-        except DatabaseError as error:
-            log.error("The person's language could not be read (%s)", type(error).__name__)
-            chosen = languages.DEFAULT
-        try:
-            self._remember_crisis(user_key, assessment)
-        except DatabaseError as error:
-            log.error("The crisis state could not be stored (%s)", type(error).__name__)
-        residence = self._residence(user_key)
+        never waits for a database write: the crisis state and the escalation go into the outbox's
+        journal (on disk, or in memory without one) and are stored right after (Records.replay_soon)."""
+        chosen, residence = await self._read_quickly(user_key)
+        chosen = chosen or languages.DEFAULT
         written = language_id.detect(message).language if message else None
         if written in languages.SUPPORTED:
             language = written  # the language of the crisis message, whatever was chosen before
@@ -417,13 +487,46 @@ class Assistant:
             language = assessment.languages[0]  # the word lists heard it in this language
         log.warning("Safety screen: %s (%s)", assessment.level.value, ", ".join(assessment.categories))
         if assessment.level is Level.ASK:
-            self.asked[user_key] = (time.monotonic(), language)
-        messages = crisis_messages(self.catalogs, language, assessment, residence)
+            self._note_question(user_key, language)
+        if assessment.level in (Level.ACUTE, Level.DISTRESS):  # someone else at risk: the writer is not
+            # An acute level the database holds for this person is kept when this one is stored.
+            since = datetime.now(timezone.utc).isoformat()
+            self.records.keep(
+                RecordKind.CRISIS_STATE, {"user_key": user_key, "level": assessment.level.value, "since": since}
+            )
+        repeated = self._answered_lately(user_key, assessment.level)
+        if repeated:
+            messages = repeated_crisis_messages(self.catalogs, language, residence)
+        else:
+            messages = crisis_messages(self.catalogs, language, assessment, residence)
         if assessment.level in ESCALATED_LEVELS and self.escalations is not None:
-            self.escalate(user_key, assessment.level.value, assessment.categories, language, message)
-            if self.escalation_listeners:  # only when coordinators are really alerted
+            # A repeated message joins the person's open escalation; the coordinators see it there.
+            self._escalate(user_key, assessment.level.value, assessment.categories, language, residence, message)
+            if self.escalation_listeners and not repeated:  # only when coordinators are really alerted
                 messages.insert(1, (self._coordinator_told(language), []))
+        self.records.replay_soon()
         return self._as_replies(messages, language, urgent=True)
+
+    def _note_question(self, user_key: str, language: str) -> None:
+        now = time.monotonic()
+        self.asked[user_key] = (now, language)
+        if len(self.asked) > REMEMBERED_CRISES:  # questions no longer open are forgotten
+            self.asked = {key: asked for key, asked in self.asked.items() if now - asked[0] <= QUESTION_OPEN_SECONDS}
+
+    def _answered_lately(self, user_key: str, level: Level) -> bool:
+        """Whether the person got the whole crisis reply for this level (or acute) a few minutes
+        ago; notes this one otherwise."""
+        if level not in (Level.ACUTE, Level.DISTRESS):
+            return False
+        now = time.monotonic()
+        last = self.answered.get(user_key)
+        if last is not None and now - last[0] < REPEAT_WINDOW_SECONDS and (last[1] is Level.ACUTE or level is last[1]):
+            return True
+        self.answered[user_key] = (now, level)
+        self.answered.move_to_end(user_key)
+        while len(self.answered) > REMEMBERED_CRISES:
+            self.answered.popitem(last=False)
+        return False
 
     def _coordinator_told(self, language: str) -> str:
         t = self.catalogs.for_language(language)
@@ -437,36 +540,38 @@ class Assistant:
             "time), so a person will write to you here when they are back. The numbers below work day and night.",
         ).format(hours=self.hours.describe())
 
-    def escalate(
-        self, user_key: str, level: str, categories: tuple[str, ...], language: str, message: str | None
+    def _escalate(
+        self,
+        user_key: str,
+        level: str,
+        categories: tuple[str, ...],
+        language: str,
+        residence: str | None,
+        message: str | None,
     ) -> None:
-        """Stores an escalation for the coordinators, then tells the listeners (the hand-off)."""
-        assert self.escalations is not None
+        """Puts an escalation for the coordinators in the outbox's journal; it is stored, and the
+        hand-off told, right after."""
         record = {
             "user_key": user_key,
             "level": level,
             "categories": categories,
             "language": language,
-            "residence": self._residence(user_key),
+            "residence": residence,
             "chat_id": self.contacts.get(user_key),
             "message": message,
         }
-        self.records.save(RecordKind.ESCALATION, record)
+        self.records.keep(RecordKind.ESCALATION, record)
 
-    def _residence(self, user_key: str) -> str | None:
-        try:
-            return self.users.residence(user_key)
-        except DatabaseError:
-            return None
-
-    def request_human(self, user_key: str) -> list[Reply]:
+    async def request_human(self, user_key: str) -> list[Reply]:
         """The person asked for a person: an escalation, and an honest word about when they will answer."""
-        language = self.language(user_key)
+        language, residence = await self._read_quickly(user_key)
+        language = language or languages.DEFAULT
         t = self.catalogs.for_language(language)
         if self.escalations is None or not self.escalation_listeners:
             button = Button(t.pgettext("button", "💬 Talk to a volunteer"), "/book_session")
             return [Reply(no_coordinator(t), language, [button])]
-        self.escalate(user_key, "request", ("asked_for_a_person",), language, None)
+        self._escalate(user_key, "request", ("asked_for_a_person",), language, residence, None)
+        self.records.replay_soon()
         if self.hours.on_duty():
             text = t.pgettext(
                 "handoff",
@@ -481,19 +586,19 @@ class Assistant:
             ).format(hours=self.hours.describe())
         return [Reply(text, language)]
 
-    def store_booking(self, user_key: str, answers: BookingAnswers) -> list[Reply]:
+    async def store_booking(self, user_key: str, answers: BookingAnswers) -> list[Reply]:
         """Stores a completed booking request; the person hears it was sent only once it is saved."""
-        language = self.language(user_key)
+        language = await self.language_of(user_key)
         t = self.catalogs.for_language(language)
         if self.bookings is None or not self.booking_listeners:
             return [Reply(no_coordinator(t), language)]
         record = {"user_key": user_key, "language": language, **answers, "chat_id": self.contacts.get(user_key)}
-        if not self.records.save(RecordKind.BOOKING, record):
+        if not await self.records.save_in_thread(RecordKind.BOOKING, record):
             return [Reply(booking_not_saved_yet(t), language)]
         return [Reply(booking_saved(t, answers["contact"]), language)]
 
-    def erasure_question(self, user_key: str) -> list[Reply]:
-        language = self.language(user_key)
+    async def erasure_question(self, user_key: str) -> list[Reply]:
+        language = await self.language_of(user_key)
         t = self.catalogs.for_language(language)
         text = t.pgettext(
             "privacy",
@@ -507,8 +612,8 @@ class Assistant:
         ]
         return [Reply(text, language, buttons)]
 
-    def _erase(self, user_key: str, confirmed: bool) -> list[Reply]:
-        language = self.language(user_key)
+    async def _erase(self, user_key: str, confirmed: bool) -> list[Reply]:
+        language = await self.language_of(user_key)
         t = self.catalogs.for_language(language)
         if not confirmed:
             return [Reply(t.pgettext("privacy", "Nothing was deleted."), language)]
@@ -518,11 +623,11 @@ class Assistant:
             ]
         for listener in self.erasure_listeners:
             try:
-                listener(user_key)
+                await listener(user_key)
             except Exception:
                 log.exception("An erasure listener failed")
         try:
-            deleted = self.eraser(user_key)
+            deleted = await self._db(self.eraser, user_key)
         except DatabaseError as error:
             log.error("Erasing a person's data failed (%s)", type(error).__name__)
             text = t.pgettext(
@@ -530,6 +635,11 @@ class Assistant:
             )
             return [Reply(text, language)]
         self._forget_in_memory(user_key)
+        for listener in self.erased_listeners:
+            try:
+                await listener(user_key)
+            except Exception:
+                log.exception("An erasure listener failed")
         lines = "\n".join(f"• {erased_item(t, item)}" for item in deleted)
         text = (
             t.pgettext("privacy", "Done. I deleted:") + "\n" + lines
@@ -542,6 +652,7 @@ class Assistant:
         """Erasure reaches what waits outside the database too: the outbox, the screen's context."""
         self.contacts.pop(user_key, None)
         self.asked.pop(user_key, None)
+        self.answered.pop(user_key, None)
         self.screen.forget(user_key)
         self.records.forget(user_key)
 
@@ -549,24 +660,26 @@ class Assistant:
     def _as_replies(messages: list[tuple[str, list[Button]]], language: str, urgent: bool = False) -> list[Reply]:
         return [Reply(text=text, language=language, buttons=buttons, urgent=urgent) for text, buttons in messages]
 
-    def _replies(self, user_key: str, answer: list[BotMessage], message: str | None = None) -> list[Reply]:
+    async def _replies(
+        self, user_key: str, answer: list[BotMessage], language: str, message: str | None = None
+    ) -> list[Reply]:
         asked = protocol.read(m.custom for m in answer)
         if asked.safety_level in NET_LEVELS:
             # Rasa's risk intents heard what the screen did not. With the model net on, they only ask
             # the question (nets.with_rasa says why); without it, they give the crisis answer.
             level = NET_LEVELS[asked.safety_level] if self.screen.net is None else Level.ASK
             flag = f"model_{asked.safety_level}"
-            return self.crisis_replies(user_key, Assessment(level, (flag,), nets=("rasa",)), message)
+            return await self.crisis_replies(user_key, Assessment(level, (flag,), nets=("rasa",)), message)
         if asked.request is Request.REQUEST_HUMAN:
-            return self.request_human(user_key)
+            return await self.request_human(user_key)
         if asked.request is Request.REQUEST_ERASURE:
-            return self.erasure_question(user_key)
+            return await self.erasure_question(user_key)
         if asked.request is Request.STORE_BOOKING and asked.booking is not None:
-            return self.store_booking(user_key, asked.booking)
+            return await self.store_booking(user_key, asked.booking)
         switched = languages.normalize(asked.language)
         if switched:
-            self.users.set_language(user_key, switched, chosen=True)
-        language = self.language(user_key)
+            await self._set_chosen_language(user_key, switched)
+            language = switched
         return [
             Reply(text=message.text, language=language, buttons=list(message.buttons))
             for message in answer

@@ -12,9 +12,11 @@ The journal can hold message excerpts: it is readable by this user only.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -72,13 +74,17 @@ class Outbox:
         self.path = path
         #: The file lacks records that only memory holds (the disk refused a write).
         self._unwritten = False
+        #: The event loop adds records while a worker thread stores and removes them.
+        self._lock = threading.RLock()
         self._entries: list[Entry] = self._load()
 
     def __len__(self) -> int:
-        return len(self._entries)
+        with self._lock:
+            return len(self._entries)
 
     def entries(self) -> list[Entry]:
-        return list(self._entries)
+        with self._lock:
+            return list(self._entries)
 
     def _load(self) -> list[Entry]:
         if self.path is None or not self.path.exists():
@@ -107,6 +113,10 @@ class Outbox:
         """Appends a record and waits until it is on disk. If the disk refuses too, the record is
         kept in memory and written with the next change that succeeds."""
         line = entry.to_line()  # fails before anything is kept if the record cannot be written
+        with self._lock:
+            self._append(entry, line)
+
+    def _append(self, entry: Entry, line: str) -> None:
         self._entries.append(entry)
         if self.path is None:
             return
@@ -132,9 +142,10 @@ class Outbox:
         gone = set(ids)
         if not gone:
             return
-        remaining = [entry for entry in self._entries if entry.id not in gone]
-        self._rewrite(remaining)
-        self._entries = remaining
+        with self._lock:
+            remaining = [entry for entry in self._entries if entry.id not in gone]
+            self._rewrite(remaining)
+            self._entries = remaining
 
     def _rewrite(self, entries: list[Entry]) -> None:
         if self.path is None:
@@ -166,10 +177,13 @@ def _fsync_dir(directory: Path) -> None:
 
 
 async def keep_replaying(replay: Callable[[], object], every: float = RETRY_SECONDS) -> None:
-    """The outbox's own retry task: replays at once (what a previous run left), then every few seconds."""
+    """The outbox's own retry task: replays at once (what a previous run left), then every few
+    seconds. `replay` is Records.replay (a coroutine), or a plain function in tests and tools."""
     while True:
         try:
-            replay()
+            result = replay()
+            if inspect.isawaitable(result):
+                await result
         except Exception:
             log.exception("Replaying the outbox failed; trying again")
         await asyncio.sleep(every)

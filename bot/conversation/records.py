@@ -9,7 +9,9 @@ once it is stored: an escalation with whether it is new, a booking request with 
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import Enum
@@ -25,6 +27,10 @@ log = logging.getLogger(__name__)
 
 #: A crisis is kept in mind this long after the last risk message.
 CRISIS_MEMORY = timedelta(hours=24)
+
+
+#: What _store_or_keep returns for a record that waits in the outbox.
+KEPT = object()
 
 
 class RecordKind(str, Enum):
@@ -56,26 +62,53 @@ class Records:
         self.outbox = outbox if outbox is not None else Outbox()
         self.escalation_listeners: list[EscalationListener] = []
         self.booking_listeners: list[BookingListener] = []
+        self._replay_lock = threading.Lock()
+        #: The database refused as a whole at the last try: new records queue up behind the waiting ones.
+        self._refusing = False
+        self._tasks: set[asyncio.Task] = set()
+
+    def keep(self, kind: RecordKind, record: dict) -> None:
+        """Puts a record in the outbox's journal (on disk before this returns); replay() stores it.
+        The crisis path uses this, so that its reply never waits for the database."""
+        try:
+            self.outbox.add(Entry.new(kind.value, record))
+        except (TypeError, ValueError) as error:  # not JSON: a programming error, never silent
+            log.error("A %s could not be put in the outbox (%s)", kind.value, error)
 
     def save(self, kind: RecordKind, record: dict) -> bool:
-        """Stores an escalation, a booking request or a crisis state, then tells the listeners; True
-        once stored. When the database refuses, or records it refused earlier still wait (they go
-        first, and a database that just refused is not waited for again), the record goes to the
-        outbox file and retry_unsaved() stores it later."""
-        entry = Entry.new(kind, record)
-        if not len(self.outbox):
+        """Stores a record in the caller's thread, then tells the listeners; True once stored. When
+        the database refuses, or refused at the last try (it is not waited for again), the record
+        goes to the outbox and replay() stores it later."""
+        entry = Entry.new(kind.value, record)
+        stored = self._store_or_keep(entry)
+        if stored is KEPT:
+            return False
+        self._tell(entry, stored, late=False)
+        return True
+
+    async def save_in_thread(self, kind: RecordKind, record: dict) -> bool:
+        """As save(), with the database's part in a worker thread; the listeners are told here."""
+        entry = Entry.new(kind.value, record)
+        stored = await asyncio.to_thread(self._store_or_keep, entry)
+        if stored is KEPT:
+            return False
+        self._tell(entry, stored, late=False)
+        return True
+
+    def _store_or_keep(self, entry: Entry) -> object:
+        """What the database stored for the entry, or KEPT when it waits in the outbox instead. A
+        database that just refused as a whole is not waited for again: the record joins the queue."""
+        if not self._refusing:
             try:
-                stored = self._store(entry)
+                return self._store(entry)
             except (DatabaseError, AlreadyStored) as error:
-                log.error("Could not store a %s (%s); it waits in the outbox", kind.value, type(error).__name__)
-            else:
-                self._tell(entry, stored, late=False)
-                return True
+                self._refusing = isinstance(error, DatabaseError) and unavailable(error)
+                log.error("Could not store a %s (%s); it waits in the outbox", entry.kind, type(error).__name__)
         try:
             self.outbox.add(entry)
         except (TypeError, ValueError) as error:  # not JSON: a programming error, never silent
-            log.error("A %s could not be put in the outbox (%s)", kind, error)
-        return False
+            log.error("A %s could not be put in the outbox (%s)", entry.kind, error)
+        return KEPT
 
     def _store(self, entry: Entry) -> object:
         """Stores one record in its own transaction with its id; raises DatabaseError or AlreadyStored."""
@@ -117,41 +150,81 @@ class Records:
             log.exception("A listener failed on a stored %s", entry.kind)
 
     def retry_unsaved(self) -> int:
-        """Stores what waits in the outbox, oldest first, and drops each record from the file once
-        it is stored; returns how many were stored. Called by the outbox's retry task (at start and
-        every few seconds) and by the hand-off's timer. Stops when the database refuses as a whole;
-        a record refused on its own holds back only the same person's later records."""
-        stored: list[tuple[Entry, object]] = []
-        done: list[str] = []
-        held: set[object] = set()
-        for entry in self.outbox.entries():
-            person = entry.record.get("user_key")
-            if person in held:
-                continue
-            try:
-                result = self._store(entry)
-            except AlreadyStored:
-                done.append(entry.id)  # stored before a crash, or a newer crisis state is there
-                continue
-            except DatabaseError as error:
-                if unavailable(error):
-                    break
-                log.error("Could not store a waiting %s (%s); will retry", entry.kind, type(error).__name__)
-                held.add(person)
-                continue
-            except (KeyError, TypeError, ValueError) as error:
-                log.error("A waiting %s cannot be stored (%s); it stays in the outbox", entry.kind, error)
-                held.add(person)
-                continue
-            stored.append((entry, result))
-            done.append(entry.id)
+        """Stores what waits in the outbox, in the caller's thread (tools and tests; the bot itself
+        uses replay()); returns how many records were stored."""
+        stored = self._store_waiting()
+        self._tell_late(stored)
+        return len(stored)
+
+    async def replay(self) -> int:
+        """Stores what waits in the outbox in a worker thread, then tells the listeners here; returns
+        how many records were stored. Run by the outbox's retry task (at start and every few
+        seconds), by the hand-off's timer, and right after a crisis reply (replay_soon)."""
+        stored = await asyncio.to_thread(self._store_waiting)
+        self._tell_late(stored)
+        return len(stored)
+
+    def replay_soon(self) -> None:
+        """Stores what waits in the background, while the caller goes on (sends the crisis reply)."""
         try:
-            self.outbox.remove(done)
-        except OSError as error:  # the stored ones are found stored next time
-            log.error("Could not rewrite the outbox file (%s)", type(error).__name__)
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        task = loop.create_task(self.replay())
+        self._tasks.add(task)
+        task.add_done_callback(self._replayed)
+
+    def _replayed(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("Storing what waits in the outbox failed", exc_info=task.exception())
+
+    async def settled(self) -> None:
+        """Waits for the background stores replay_soon started (tests, and a clean stop)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def _store_waiting(self) -> list[tuple[Entry, object]]:
+        """Stores the waiting records, oldest first, and drops each from the journal once stored.
+        Stops when the database refuses as a whole; a record refused on its own holds back only the
+        same person's later records. One replay at a time, whichever thread asks."""
+        with self._replay_lock:
+            stored: list[tuple[Entry, object]] = []
+            done: list[str] = []
+            held: set[object] = set()
+            for entry in self.outbox.entries():
+                person = entry.record.get("user_key")
+                if person in held:
+                    continue
+                try:
+                    result = self._store(entry)
+                except AlreadyStored:
+                    done.append(entry.id)  # stored before a crash, or a newer crisis state is there
+                    continue
+                except DatabaseError as error:
+                    if unavailable(error):
+                        self._refusing = True
+                        break
+                    log.error("Could not store a waiting %s (%s); will retry", entry.kind, type(error).__name__)
+                    held.add(person)
+                    continue
+                except (KeyError, TypeError, ValueError) as error:
+                    log.error("A waiting %s cannot be stored (%s); it stays in the outbox", entry.kind, error)
+                    held.add(person)
+                    continue
+                stored.append((entry, result))
+                done.append(entry.id)
+            else:
+                self._refusing = False
+            try:
+                self.outbox.remove(done)
+            except OSError as error:  # the stored ones are found stored next time
+                log.error("Could not rewrite the outbox file (%s)", type(error).__name__)
+            return stored
+
+    def _tell_late(self, stored: list[tuple[Entry, object]]) -> None:
         for entry, result in stored:
             self._tell(entry, result, late=True)
-        return len(stored)
 
     def forget(self, user_key: str) -> None:
         """Erasure reaches the records that wait in the outbox too."""

@@ -21,6 +21,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any, TypeVar
 
 from bot.conversation.assistant import Assistant, booking_saved
 from bot.conversation.ports import Keyboard, Messenger, ReplyPrompt
@@ -37,12 +38,14 @@ from bot.coordinators.texts import (
 )
 from bot.core.i18n import Catalogs
 from bot.core.identity import pseudonym
+from bot.core.person_limits import PerPersonLimit
 from bot.core.safety.responses import emergency_numbers
 from bot.storage.bookings import CLOSED, BookingLog, BookingView
 from bot.storage.db import DatabaseError
 from bot.storage.escalations import ACTIVE, CLAIMED, EscalationLog, EscalationView, GroupMessages
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Telegram lets a bot delete a message in a group for 48 hours; a margin for clocks and retries.
 DELETABLE_FOR = timedelta(hours=47)
@@ -56,6 +59,9 @@ BOOKING_HEADER = re.compile(r"^B(\d+) ")
 #: An open escalation nobody touched for this long is closed as expired.
 EXPIRE_AFTER = timedelta(hours=24)
 LIST_PERIODS = {"open": None, "today": timedelta(days=1), "week": timedelta(days=7)}
+#: How many of one person's messages are relayed into the group at once, then per minute: one
+#: talkative person waits for their turn rather than filling the group's 20 messages a minute.
+RELAY_BURST, RELAY_SECONDS = 5, 60.0
 #: The group's commands.
 LIST_COMMAND, SHOW_COMMAND = "/escalations", "/escalation"
 
@@ -100,11 +106,15 @@ class HandOff:
         self.connected: dict[str, int] = {}
         self._alerting: set[int] = set()
         self._alerting_bookings: set[int] = set()
+        self._relay_budget = PerPersonLimit(RELAY_BURST, RELAY_SECONDS)
         self._tasks: set[asyncio.Task] = set()
         self._timer: asyncio.Task | None = None
         assistant.escalation_listeners.append(self.on_escalation)
         assistant.booking_listeners.append(self.on_booking)
         assistant.erasure_listeners.append(self.on_erasure)
+        assistant.erased_listeners.append(self.on_erased)
+        #: What to clear from the group once a person's erasure is done: their key → the messages.
+        self._to_clear: dict[str, GroupMessages] = {}
 
     # --- life cycle ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -123,6 +133,16 @@ class HandOff:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, *([self._timer] if self._timer else []), return_exceptions=True)
+
+    @staticmethod
+    async def _db(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """A blocking database call, run in a worker thread so that no chat waits for it."""
+        return await asyncio.to_thread(call, *args, **kwargs)
+
+    async def settled(self) -> None:
+        """Waits for the alerts, posts and clean-ups the hand-off started in the background."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     def _spawn(self, work: Awaitable[object]) -> None:
         task = asyncio.ensure_future(work)
@@ -145,15 +165,15 @@ class HandOff:
 
     async def check_due(self) -> None:
         """Stores what the database refused, sends alerts Telegram refused, reminds and expires."""
-        self.assistant.retry_unsaved()
-        for view in self.escalations.unalerted():
+        await self.assistant.records.replay()
+        for view in await self._db(self.escalations.unalerted):
             await self.alert(view)
-        for view in self.escalations.overdue(self.remind_after):
+        for view in await self._db(self.escalations.overdue, self.remind_after):
             await self.remind(view)
-        for booking in self.bookings.unposted():
+        for booking in await self._db(self.bookings.unposted):
             await self.post_booking(booking)
-        for view in self.escalations.stale(EXPIRE_AFTER):
-            if self.escalations.expire(view.id):
+        for view in await self._db(self.escalations.stale, EXPIRE_AFTER):
+            if await self._db(self.escalations.expire, view.id):
                 await self._refresh_alert(view.id, note="⌛ Expired: nobody claimed it in 24 hours.")
 
     async def _post(
@@ -175,7 +195,7 @@ class HandOff:
             message_id = await self._post(alert_text(view, overdue), alert_buttons(view), urgent=view.urgent)
             if message_id is None:
                 return False
-            self.escalations.mark_alerted(view.id, message_id, reminder=overdue)
+            await self._db(self.escalations.mark_alerted, view.id, message_id, reminder=overdue)
             return True
         finally:
             self._alerting.discard(view.id)
@@ -198,7 +218,7 @@ class HandOff:
         )
 
     async def _refresh_alert(self, escalation_id: int, note: str = "") -> None:
-        view = self.escalations.get(escalation_id)
+        view = await self._db(self.escalations.get, escalation_id)
         if view is None or view.alert_message_id is None:
             return
         text = alert_text(view) + (f"\n\n{note}" if note else "")
@@ -217,17 +237,17 @@ class HandOff:
             return
         self._alerting_bookings.add(view.id)
         try:
-            message_id = await self._post(self._booking_text(view), booking_buttons(view))
+            message_id = await self._post(await self._booking_text(view), booking_buttons(view))
             if message_id is not None:
-                self.bookings.mark_posted(view.id, message_id)
+                await self._db(self.bookings.mark_posted, view.id, message_id)
         finally:
             self._alerting_bookings.discard(view.id)
 
-    def _booking_text(self, view: BookingView) -> str:
-        return booking_text(view, self.bookings.sessions_asked(view.user_key) if view.user_key else 1)
+    async def _booking_text(self, view: BookingView) -> str:
+        return booking_text(view, await self._db(self.bookings.sessions_asked, view.user_key) if view.user_key else 1)
 
     async def set_booking_status(self, booking_id: int, status: str, coordinator: Coordinator) -> str:
-        view = self.bookings.set_status(booking_id, status)
+        view = await self._db(self.bookings.set_status, booking_id, status)
         if view is None:
             return f"⚠️ B{booking_id} is already {status} or closed."
         if view.chat_id is not None:
@@ -247,17 +267,18 @@ class HandOff:
             }
             await self.messenger.send(view.chat_id, [Reply(texts[status], view.language)])
         if view.alert_message_id is not None:
-            text = self._booking_text(view) + f"\n\n{status.capitalize()} by {coordinator.first_name}."
+            text = await self._booking_text(view) + f"\n\n{status.capitalize()} by {coordinator.first_name}."
             await self.messenger.edit(view.alert_message_id, text, booking_buttons(view))
         return f"B{booking_id} is {status}."
 
     async def talk_about_booking(self, booking_id: int, text: str, coordinator: Coordinator) -> None:
         """A coordinator replied to a booking request: connect them to the person, then send the reply."""
-        booking = self.bookings.get(booking_id)
+        booking = await self._db(self.bookings.get, booking_id)
         if booking is None or booking.status in CLOSED or booking.chat_id is None or booking.user_key is None:
             await self._post(f"B{booking_id}: this person cannot be reached from here any more.")
             return
-        view, _ = self.escalations.record(
+        view, _ = await self._db(
+            self.escalations.record,
             user_key=booking.user_key,
             level="request",
             categories=("booking",),
@@ -269,7 +290,7 @@ class HandOff:
         if view.status != CLAIMED:
             await self.claim(view.id, coordinator)
         else:
-            current = self.escalations.get(view.id)
+            current = await self._db(self.escalations.get, view.id)
             if current is None or current.claimed_by != self._actor(coordinator):
                 await self._post(f"B{booking_id}: a colleague is already talking with this person (#{view.id}).")
                 return
@@ -284,12 +305,14 @@ class HandOff:
         escalation_id = self.connected.get(user_key)
         if escalation_id is None:
             return False
-        view = self.escalations.get(escalation_id)
+        view = await self._db(self.escalations.get, escalation_id)
         if view is None or view.status != CLAIMED or view.user_key != user_key:
             # Closed elsewhere, or the person erased their data: the bot answers again.
             self.connected.pop(user_key, None)
             return False
         warning = f" ⚠️ {level_name(level)}" if level else ""
+        if not level:  # a risk message is never held back
+            await self._relay_budget.wait(user_key)
         posted = await self._post(
             f"#{escalation_id} ▸{warning}\n{text}",
             prompt=ReplyPrompt("Reply to the person"),
@@ -297,28 +320,31 @@ class HandOff:
         )
         if posted is not None:
             try:
-                self.escalations.note_relayed(escalation_id, posted)
+                await self._db(self.escalations.note_relayed, escalation_id, posted)
             except DatabaseError as error:
                 log.error("Could not note a relayed message for erasure (%s)", type(error).__name__)
         return True
 
     # --- erasure -------------------------------------------------------------------------------
-    def on_erasure(self, user_key: str) -> None:
-        """Called by the Assistant just before a person's data is erased: their messages leave the
-        coordinators' group too. Telegram lets a bot delete its messages for 48 hours; older ones
-        are overwritten instead. The alerts stay (coordinators may still need their buttons),
-        shown again without the person's messages."""
+    async def on_erasure(self, user_key: str) -> None:
+        """Called by the Assistant just before a person's data is erased: which of their messages
+        are in the coordinators' group (the erasure deletes that record), and no more relaying."""
         try:
-            messages = self.escalations.group_messages_of(user_key)
+            self._to_clear[user_key] = await self._db(self.escalations.group_messages_of, user_key)
         except DatabaseError as error:
             log.error("Could not find the person's messages in the group (%s)", type(error).__name__)
-            return
         self.connected.pop(user_key, None)
-        self._spawn(self._erase_from_group(messages))
+
+    async def on_erased(self, user_key: str) -> None:
+        """Called once the erasure is done: the person's messages leave the coordinators' group too.
+        Telegram lets a bot delete its messages for 48 hours; older ones are overwritten instead.
+        The alerts stay (coordinators may still need their buttons), shown again without the
+        person's messages."""
+        messages = self._to_clear.pop(user_key, None)
+        if messages is not None:
+            self._spawn(self._erase_from_group(messages))
 
     async def _erase_from_group(self, messages: GroupMessages) -> None:
-        # Runs once the erasure itself is done (on_erasure is called just before it, in the same
-        # step), so the alerts are shown again without the person's messages.
         for message_id, posted_at in messages.quoted:
             deletable = datetime.now(timezone.utc) - posted_at < DELETABLE_FOR
             if not (deletable and await self.messenger.delete(message_id)):
@@ -333,9 +359,9 @@ class HandOff:
     def _actor(self, coordinator: Coordinator) -> str:
         return pseudonym("coordinator", coordinator.user_id, self.secret)
 
-    def note_stranger(self, user_id: int, what: str) -> None:
+    async def note_stranger(self, user_id: int, what: str) -> None:
         """Someone not listed in COORDINATOR_USER_IDS tried to act: kept in the audit log, pseudonymously."""
-        self.escalations.audit(pseudonym("telegram", user_id, self.secret), what)
+        await self._db(self.escalations.audit, pseudonym("telegram", user_id, self.secret), what)
 
     async def on_button(self, data: str, member: Coordinator) -> tuple[str, bool] | None:
         """A button under an alert or a booking request: the answer shown to the coordinator, and
@@ -346,7 +372,7 @@ class HandOff:
             return None
         action, record_id = match.group(1), int(match.group(2))
         if not self.is_coordinator(member.user_id):
-            self.note_stranger(member.user_id, f"button {action}")
+            await self.note_stranger(member.user_id, f"button {action}")
             return ONLY_COORDINATORS, True
         if booking:
             answer = await self.set_booking_status(record_id, action, member)
@@ -362,11 +388,11 @@ class HandOff:
         return answer, answer.startswith("⚠️")
 
     async def claim(self, escalation_id: int, coordinator: Coordinator) -> str:
-        if not self.escalations.claim(escalation_id, self._actor(coordinator)):
-            view = self.escalations.get(escalation_id)
+        if not await self._db(self.escalations.claim, escalation_id, self._actor(coordinator)):
+            view = await self._db(self.escalations.get, escalation_id)
             state = view.status if view else "unknown"
             return f"⚠️ #{escalation_id} is already {state}; someone else has it."
-        view = self.escalations.get(escalation_id)
+        view = await self._db(self.escalations.get, escalation_id)
         assert view is not None
         if view.user_key is not None:
             self.connected[view.user_key] = escalation_id
@@ -384,21 +410,21 @@ class HandOff:
 
     async def take_over(self, escalation_id: int, coordinator: Coordinator) -> str:
         """A colleague takes a claimed conversation over; the log keeps who did."""
-        if not self.escalations.take_over(escalation_id, self._actor(coordinator)):
+        if not await self._db(self.escalations.take_over, escalation_id, self._actor(coordinator)):
             return f"⚠️ #{escalation_id} is not claimed; press Claim."
         await self._refresh_alert(escalation_id, note=f"🤝 Taken over by {coordinator.first_name}.")
         return f"#{escalation_id} is yours now. Reply to its messages here to write to the person."
 
     async def release(self, escalation_id: int, coordinator: Coordinator) -> str:
-        if not self.escalations.release(escalation_id, self._actor(coordinator)):
+        if not await self._db(self.escalations.release, escalation_id, self._actor(coordinator)):
             return f"⚠️ #{escalation_id} is not claimed."
         await self._disconnect(escalation_id)
         await self._refresh_alert(escalation_id, note=f"↩️ Released by {coordinator.first_name}; open again.")
         return f"#{escalation_id} is open again."
 
     async def resolve(self, escalation_id: int, coordinator: Coordinator) -> str:
-        before = self.escalations.get(escalation_id)
-        if before is None or not self.escalations.resolve(escalation_id, self._actor(coordinator)):
+        before = await self._db(self.escalations.get, escalation_id)
+        if before is None or not await self._db(self.escalations.resolve, escalation_id, self._actor(coordinator)):
             return f"⚠️ #{escalation_id} is already closed."
         if before.status == CLAIMED:
             await self._disconnect(escalation_id, before)
@@ -407,7 +433,7 @@ class HandOff:
 
     async def _disconnect(self, escalation_id: int, view: EscalationView | None = None) -> None:
         """The self-help bot takes the conversation back and shows the person the menu again."""
-        view = view or self.escalations.get(escalation_id)
+        view = view or await self._db(self.escalations.get, escalation_id)
         if view is None or view.user_key is None:
             return
         self.connected.pop(view.user_key, None)
@@ -424,7 +450,7 @@ class HandOff:
         await self.messenger.send(view.chat_id, [Reply(back, view.language), *menu])
 
     async def ask_for_note(self, escalation_id: int, coordinator: Coordinator) -> str:
-        if self.escalations.get(escalation_id) is None:
+        if await self._db(self.escalations.get, escalation_id) is None:
             return f"⚠️ There is no #{escalation_id}."
         await self._post(
             f"#{escalation_id} ✎ {coordinator.first_name}, reply to this message with your note.",
@@ -435,17 +461,17 @@ class HandOff:
     async def on_command(self, command: str, arguments: list[str], member: Coordinator) -> None:
         """/escalations and /escalation in the group: the log, for coordinators only."""
         if not self.is_coordinator(member.user_id):
-            self.note_stranger(member.user_id, command)
+            await self.note_stranger(member.user_id, command)
             await self._post(ONLY_COORDINATORS)
         elif command == LIST_COMMAND:
-            await self._post(self.list_text(arguments))
+            await self._post(await self.list_text(arguments))
         elif command == SHOW_COMMAND:
-            await self._post(self.show_text(arguments))
+            await self._post(await self.show_text(arguments))
 
     async def on_reply(self, replied_text: str, text: str, member: Coordinator) -> None:
         """A reply to one of the bot's posts: to a person, to a booking request, or a note."""
         if not self.is_coordinator(member.user_id):
-            self.note_stranger(member.user_id, "reply")
+            await self.note_stranger(member.user_id, "reply")
             await self._post(ONLY_COORDINATORS)
             return
         booking = BOOKING_HEADER.match(replied_text)
@@ -457,10 +483,10 @@ class HandOff:
             return
         escalation_id = int(match.group(1))
         if match.group(2):  # a reply to "#12 ✎ ...": a note for the log
-            saved = self.escalations.add_note(escalation_id, self._actor(member), text)
+            saved = await self._db(self.escalations.add_note, escalation_id, self._actor(member), text)
             await self._post(f"#{escalation_id} 📝 Note saved." if saved else f"There is no #{escalation_id}.")
             return
-        view = self.escalations.get(escalation_id)
+        view = await self._db(self.escalations.get, escalation_id)
         if view is None or view.status not in ACTIVE:
             await self._post(f"#{escalation_id} is closed; your message was not sent.")
         elif view.status != CLAIMED:
@@ -476,28 +502,28 @@ class HandOff:
             await self.messenger.send(view.chat_id, [Reply(f"🙋 {text}", view.language)])
 
     # --- the log in the group ------------------------------------------------------------------
-    def list_text(self, arguments: list[str]) -> str:
+    async def list_text(self, arguments: list[str]) -> str:
         period = arguments[0].lower() if arguments else "open"
         if period not in LIST_PERIODS:
             return "Use /escalations open, /escalations today or /escalations week."
         since = LIST_PERIODS[period]
         if since is None:
-            views = [view for view in self.escalations.list() if view.status in ACTIVE]
+            views = [view for view in await self._db(self.escalations.list) if view.status in ACTIVE]
         else:
-            views = self.escalations.list(since=datetime.now(timezone.utc) - since)
+            views = await self._db(self.escalations.list, since=datetime.now(timezone.utc) - since)
         if not views:
             return f"No escalations ({period})."
         return "\n".join([f"Escalations ({period}):", *(summary_line(view) for view in views[-50:])])
 
-    def show_text(self, arguments: list[str]) -> str:
+    async def show_text(self, arguments: list[str]) -> str:
         if not arguments or not arguments[0].lstrip("#").isdigit():
             return "Use /escalation followed by its number, e.g. /escalation 12."
         escalation_id = int(arguments[0].lstrip("#"))
-        view = self.escalations.get(escalation_id)
+        view = await self._db(self.escalations.get, escalation_id)
         if view is None:
             return f"There is no #{escalation_id}."
         history = [
             f"{event.at:%Y-%m-%d %H:%M} {event.kind}" + (f": {event.note}" if event.note else "")
-            for event in self.escalations.history(escalation_id)
+            for event in await self._db(self.escalations.history, escalation_id)
         ]
         return "\n".join([summary_line(view), *history])

@@ -8,8 +8,9 @@ at once, not behind this chat's earlier messages nor behind anyone else's.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections import defaultdict
+from collections.abc import AsyncIterator
 from typing import Any
 
 from telegram import Update
@@ -22,13 +23,44 @@ from bot.conversation.replies import Reply
 from bot.core import languages
 from bot.core.i18n import Catalogs
 from bot.core.identity import pseudonym
-from bot.storage.db import DatabaseError
+from bot.core.person_limits import PerPersonLimit
 from bot.telegram_front.sending import Sender, retrying
 
 log = logging.getLogger(__name__)
 
 #: What the person sends to the bot itself even while a coordinator talks with them.
 FOR_THE_BOT = ("/delete", "/privacy", ERASE_CONFIRMED, ERASE_CANCELLED)
+#: One person's messages that reach Rasa and the database: this many at once, then this many per
+#: PER_SECONDS (30 a minute). Risk is screened and answered whatever the budget.
+BURST, PER_SECONDS = 10, 20.0
+#: Someone over their budget hears it at most once in this many seconds.
+SLOW_DOWN_NOTICE_SECONDS = 30.0
+
+
+class ChatTurns:
+    """One message of a chat at a time, different chats at once. A chat's lock exists only while
+    that chat has messages in hand, so memory does not grow with the number of people."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def turn(self, chat_id: int) -> AsyncIterator[None]:
+        lock, holders = self._locks.get(chat_id, (None, 0))
+        lock = lock or asyncio.Lock()
+        self._locks[chat_id] = (lock, holders + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, holders = self._locks[chat_id]
+            if holders == 1:
+                del self._locks[chat_id]
+            else:
+                self._locks[chat_id] = (lock, holders - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
 
 
 def button_title(message: Any, data: str | None) -> str:
@@ -54,7 +86,9 @@ class PersonHandlers:
         self.secret = pseudonym_secret
         self.relay = relay
         self.coordinator_chat_id = coordinator_chat_id
-        self._chat_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.turns = ChatTurns()
+        self.budget = PerPersonLimit(BURST, PER_SECONDS)
+        self._slow_down_notices = PerPersonLimit(1, SLOW_DOWN_NOTICE_SECONDS)
 
     def register(self, app: Application) -> None:
         app.add_handler(CallbackQueryHandler(self.on_button))
@@ -64,18 +98,19 @@ class PersonHandlers:
         app.add_handler(MessageHandler(filters.ALL, self.on_other))
 
     def _person(self, update: Update) -> str:
-        """The person's pseudonymous key; notes their app's language, that they wrote, and their chat."""
+        """The person's pseudonymous key; where their chat is, while this process runs (memory only)."""
         user = update.effective_user
         assert user is not None
         key = pseudonym("telegram", user.id, self.secret)
-        try:
-            self.assistant.remember_client_language(key, user.language_code)
-            self.assistant.users.seen(key)
-        except DatabaseError as error:  # never in the way of an answer, least of all a crisis answer
-            log.error("Could not read or store the person's language (%s)", type(error).__name__)
         if update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE:
             self.assistant.remember_chat(key, update.effective_chat.id)
         return key
+
+    async def _note(self, update: Update, user_key: str) -> None:
+        """That the person wrote, and their app's language on first contact (the database, in a
+        worker thread; a crisis reply does not wait for it)."""
+        user = update.effective_user
+        await self.assistant.note_person(user_key, user.language_code if user else None)
 
     async def _private_only(self, update: Update) -> bool:
         chat = update.effective_chat
@@ -99,15 +134,19 @@ class PersonHandlers:
         assessment = await self.assistant.screen_message(user_key, text)
         log.debug("A message of %d characters: screen says %s", len(text), assessment.level.value)
         if assessment.is_risk:
-            # At once: not behind this chat's earlier messages, nor behind anyone else's.
-            await self.sender.send(chat_id, self.assistant.crisis_replies(user_key, assessment, text))
+            # At once: not behind this chat's earlier messages, nor behind anyone else's, nor the database.
+            await self.sender.send(chat_id, await self.assistant.crisis_replies(user_key, assessment, text))
+            await self._note(update, user_key)
             if self.relay:
                 await self.relay.relay_from_person(user_key, text, assessment.level.value)
             return
+        await self._note(update, user_key)
         command = command_word(text)
         if command not in FOR_THE_BOT and self.relay and await self.relay.relay_from_person(user_key, text):
             return  # a coordinator is talking with this person
-        async with self._chat_locks[chat_id]:
+        if not await self._within_budget(chat_id, user_key):
+            return
+        async with self.turns.turn(chat_id):
             if command == "/start":
                 language_code = update.effective_user.language_code if update.effective_user else None
                 work = self.assistant.start(user_key, language_code)
@@ -120,8 +159,11 @@ class PersonHandlers:
         if query is None or query.message is None:
             return
         chat_id, user_key = query.message.chat.id, self._person(update)
+        await self._note(update, user_key)
         await retrying(query.answer)
-        async with self._chat_locks[chat_id]:
+        if not await self._within_budget(chat_id, user_key):
+            return
+        async with self.turns.turn(chat_id):
             # The keyboard goes, so the same button cannot be pressed twice.
             await retrying(lambda: query.edit_message_reply_markup(reply_markup=None))
             if self.relay and self.relay.is_connected(user_key) and query.data not in FOR_THE_BOT:
@@ -130,6 +172,21 @@ class PersonHandlers:
                 return
             work = self.assistant.handle_text(user_key, query.data or "")
             await self.sender.send(chat_id, await self.sender.while_typing(chat_id, work))
+
+    async def _within_budget(self, chat_id: int, user_key: str) -> bool:
+        """Whether this message may go on to Rasa; someone over their budget is told, now and then."""
+        if await self.budget.allow(user_key):
+            return True
+        log.info("A person is over their message budget; a message was not passed on")
+        if await self._slow_down_notices.allow(user_key):
+            language = await self.assistant.language_of(user_key)
+            t = self.catalogs.for_language(language)
+            text = t.pgettext(
+                "bot",
+                "You are writing faster than I can read. Please wait a moment, then send your message again.",
+            )
+            await self.sender.send(chat_id, [Reply(text, language)])
+        return False
 
     async def on_voice(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._not_text(update, with_menu=True)
@@ -141,8 +198,9 @@ class PersonHandlers:
         if not await self._private_only(update) or update.message is None:
             return
         chat_id, user_key = update.message.chat_id, self._person(update)
-        async with self._chat_locks[chat_id]:
-            language = self.assistant.language(user_key)
+        await self._note(update, user_key)
+        async with self.turns.turn(chat_id):
+            language = await self.assistant.language_of(user_key)
             t = self.catalogs.for_language(language)
             text = t.pgettext("bot", "I can only read text messages. Please write to me in words.")
             replies = [Reply(text, language)]
@@ -158,6 +216,6 @@ class PersonHandlers:
         user_key = self._person(update)
         assessment = await self.assistant.screen_message(user_key, message.text)
         if assessment.is_risk:
-            async with self._chat_locks[message.chat_id]:
-                replies = self.assistant.crisis_replies(user_key, assessment, message.text)
+            async with self.turns.turn(message.chat_id):
+                replies = await self.assistant.crisis_replies(user_key, assessment, message.text)
                 await self.sender.send(message.chat_id, replies)

@@ -12,13 +12,13 @@ import asyncio
 import logging
 import re
 import time
-from collections import defaultdict, deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from telegram import Bot, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ChatAction
-from telegram.error import NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
 from bot.conversation.ports import Keyboard, ReplyPrompt
 from bot.conversation.replies import Reply
@@ -33,6 +33,8 @@ SEND_ATTEMPTS = 4
 #: Telegram lets a bot delete its own messages for 48 hours; we remember this many per chat, in memory.
 DELETABLE_SECONDS = 47 * 3600
 REMEMBERED_MESSAGES = 300
+#: ...in this many chats at most (the least recently used chat is forgotten first).
+REMEMBERED_CHATS = 10_000
 TYPING_AFTER_SECONDS = 0.3  # a quick answer needs no typing indicator (and spends no Bot API call on one)
 T = TypeVar("T")
 
@@ -101,13 +103,16 @@ def markup(buttons: Keyboard, prompt: ReplyPrompt | None = None) -> InlineKeyboa
 
 
 async def retrying(call: Callable[[], Awaitable[T]]) -> T:
-    """Retries network errors and server errors with backoff; the rate limiter handles 429."""
+    """Retries network errors and server errors with backoff; the rate limiter handles 429. A 400
+    (BadRequest: too old to delete, message not found...) is Telegram's final word: not retried."""
     delay = 1.0
     for attempt in range(1, SEND_ATTEMPTS + 1):
         try:
             return await call()
         except RetryAfter as error:
             await asyncio.sleep(_seconds(error.retry_after))
+        except BadRequest:
+            raise
         except (NetworkError, TimedOut) as error:
             if attempt == SEND_ATTEMPTS:
                 raise
@@ -127,7 +132,14 @@ class Sender:
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
-        self._sent: defaultdict[int, deque[tuple[int, float]]] = defaultdict(lambda: deque(maxlen=REMEMBERED_MESSAGES))
+        self._sent: OrderedDict[int, deque[tuple[int, float]]] = OrderedDict()
+
+    def _remember(self, chat_id: int, message_id: int) -> None:
+        sent = self._sent.setdefault(chat_id, deque(maxlen=REMEMBERED_MESSAGES))
+        sent.append((message_id, time.monotonic()))
+        self._sent.move_to_end(chat_id)
+        while len(self._sent) > REMEMBERED_CHATS:
+            self._sent.popitem(last=False)
 
     async def send(self, chat_id: int, replies: list[Reply]) -> None:
         for reply in replies:
@@ -142,7 +154,7 @@ class Sender:
                         chat_id, piece, reply_markup=buttons, rate_limit_args=URGENT if urgent else None
                     )
                 )
-                self._sent[chat_id].append((sent.message_id, time.monotonic()))
+                self._remember(chat_id, sent.message_id)
 
     async def delete_recent_messages(self, chat_id: int) -> int:
         """Deletes the bot's messages in a chat that Telegram still lets it delete; returns how many."""

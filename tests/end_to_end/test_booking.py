@@ -200,7 +200,7 @@ def test_a_locked_database_delays_the_confirmation_until_the_request_is_stored(t
     lock.execute("BEGIN EXCLUSIVE")
 
     answers = {"session_language": "English (en)", "times": "weekends", "contact": "chat"}
-    [reply] = assistant.store_booking("telegram-locked", answers)
+    [reply] = asyncio.run(assistant.store_booking("telegram-locked", answers))
 
     assert reply.text.startswith("I could not save your request yet"), "never confirmed before it is stored"
     assert stored == []

@@ -22,11 +22,14 @@ from tests.helpers import (
     ROOT,
     STRANGER,
     TOKEN,
+    alerts,
     base_env,
     coordinator_settings,
+    escalation_id,
     keyboard_of,
     start_bot,
     stop_bot,
+    wait_for_alert,
 )
 from tests.telegram_standin import Call, TelegramStandIn
 
@@ -39,25 +42,6 @@ def group(stack):
     yield standin
     stop_bot(standin.bot)  # a test may have restarted it
     standin.stop()
-
-
-def alerts(standin: TelegramStandIn, marker: str = "") -> list[Call]:
-    """Alerts posted to the coordinators' group (first lines "#<id> 🚨 URGENT · ..." or "#<id> 🔔 · ...")."""
-    return [
-        call
-        for call in standin.calls_to("sendMessage", GROUP)
-        if call.accepted
-        and any(sign in call.params["text"].split("\n")[0] for sign in ("🚨 URGENT ·", "🔔 ·"))
-        and marker in call.params["text"]
-    ]
-
-
-def escalation_id(alert: Call) -> int:
-    return int(alert.params["text"].split()[0].lstrip("#"))
-
-
-def wait_for_alert(standin: TelegramStandIn, marker: str, timeout: float = 30) -> Call:
-    return standin.wait_for(lambda: (found := alerts(standin, marker)) and found[-1], timeout)
 
 
 def escalations_cli(stack, *args: str) -> subprocess.CompletedProcess:

@@ -207,12 +207,13 @@ def test_a_locked_database_does_not_block_the_crisis_reply_and_the_escalation_is
     from bot.conversation.assistant import Assistant
     from bot.conversation.rasa_client import RasaClient
     from bot.core.i18n import default_catalogs
-    from bot.storage.users import MemoryUserStore
+    from bot.storage.users import SqlUserStore
 
     url = f"sqlite:///{tmp_path / 'bot.db'}"
     migrate(url)
-    log = EscalationLog(Database(url, wait_seconds=0.1))
-    assistant = Assistant(RasaClient("http://127.0.0.1:9"), MemoryUserStore(), default_catalogs(), escalations=log)
+    database = Database(url, wait_seconds=0.1)
+    log = EscalationLog(database)
+    assistant = Assistant(RasaClient("http://127.0.0.1:9"), SqlUserStore(database), default_catalogs(), escalations=log)
     stored = []
     assistant.escalation_listeners.append(lambda view, created: stored.append(view.id))
     lock = sqlite3.connect(tmp_path / "bot.db")
@@ -221,7 +222,8 @@ def test_a_locked_database_does_not_block_the_crisis_reply_and_the_escalation_is
     replies = asyncio.run(assistant.handle_text("telegram-locked", "I want to end my life"))
 
     assert replies[0].urgent and "113" in " ".join(reply.text for reply in replies)
-    assert stored == [] and len(assistant.outbox) == 1
+    waiting = sorted(entry.kind for entry in assistant.outbox.entries())
+    assert stored == [] and waiting == ["crisis_state", "escalation"], "both wait while the file is locked"
     lock.rollback()
     lock.close()
     assistant.retry_unsaved()

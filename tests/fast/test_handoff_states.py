@@ -35,16 +35,18 @@ def handoff(parts: Parts, messenger: FakeMessenger) -> HandOff:
     )  # fmt: skip
 
 
-async def settle() -> None:
-    """Lets the hand-off's background steps (alerts, erasure) finish; the fake messenger never waits."""
-    for _ in range(10):
+async def settle(*parts_with_background_work) -> None:
+    """Lets the background steps finish: stores after a reply, alerts, posts, the group's clean-up."""
+    for _ in range(3):
+        for part in parts_with_background_work:
+            await part.settled()
         await asyncio.sleep(0)
 
 
-async def crisis(parts: Parts, text: str = CRISIS) -> list[str]:
+async def crisis(parts: Parts, handoff: HandOff, text: str = CRISIS) -> list[str]:
     parts.assistant.remember_chat(PERSON, CHAT)
     replies = await parts.assistant.handle_text(PERSON, text)
-    await settle()
+    await settle(parts.assistant.records, handoff)
     return [reply.text for reply in replies]
 
 
@@ -54,7 +56,7 @@ def titles(rows: list) -> list[list[str]]:
 
 def test_a_crisis_posts_an_urgent_alert_with_claim_and_resolve(parts: Parts, handoff: HandOff, messenger):
     async def scenario() -> None:
-        replies = await crisis(parts)
+        replies = await crisis(parts, handoff)
         assert any("113" in text for text in replies), "the person gets the crisis numbers"
         assert any("coordinator" in text for text in replies), "and hears that a coordinator was told"
         [alert] = messenger.posts
@@ -68,7 +70,7 @@ def test_a_crisis_posts_an_urgent_alert_with_claim_and_resolve(parts: Parts, han
 
 def test_claiming_connects_the_coordinator_both_ways(parts: Parts, handoff: HandOff, messenger):
     async def scenario() -> None:
-        await crisis(parts)
+        await crisis(parts, handoff)
         answer = await handoff.on_button("esc:claim:1", SARA)
         assert answer == ("#1 is yours. Reply to its messages here to write to the person.", False)
         [joined] = [reply for chat, reply in messenger.sent if chat == CHAT]
@@ -92,7 +94,7 @@ def test_claiming_connects_the_coordinator_both_ways(parts: Parts, handoff: Hand
 
 def test_a_colleague_writes_to_the_person_only_after_taking_over(parts: Parts, handoff: HandOff, messenger):
     async def scenario() -> None:
-        await crisis(parts)
+        await crisis(parts, handoff)
         await handoff.on_button("esc:claim:1", SARA)
         await handoff.relay_from_person(PERSON, "hello?")
         relayed = messenger.posts[-1].text
@@ -112,7 +114,7 @@ def test_a_colleague_writes_to_the_person_only_after_taking_over(parts: Parts, h
 
 def test_someone_not_listed_cannot_claim_and_is_audited(parts: Parts, handoff: HandOff, database):
     async def scenario() -> None:
-        await crisis(parts)
+        await crisis(parts, handoff)
         assert await handoff.on_button("esc:claim:1", STRANGER) == (ONLY_COORDINATORS, True)
         assert parts.escalations.get(1).status == "open"
         assert not handoff.is_connected(PERSON)
@@ -126,7 +128,7 @@ def test_releasing_gives_the_person_back_to_the_self_help_bot(parts: Parts, hand
     parts.rasa.answers("/show_menu", *[])
 
     async def scenario() -> None:
-        await crisis(parts)
+        await crisis(parts, handoff)
         await handoff.on_button("esc:claim:1", SARA)
         assert await handoff.on_button("esc:release:1", SARA) == ("#1 is open again.", False)
         assert not handoff.is_connected(PERSON)
@@ -139,7 +141,7 @@ def test_releasing_gives_the_person_back_to_the_self_help_bot(parts: Parts, hand
 
 def test_resolving_twice_is_refused_kindly(parts: Parts, handoff: HandOff):
     async def scenario() -> None:
-        await crisis(parts)
+        await crisis(parts, handoff)
         assert await handoff.on_button("esc:resolve:1", SARA) == ("#1 is resolved.", False)
         assert await handoff.on_button("esc:resolve:1", TOM) == ("⚠️ #1 is already closed.", True)
 
@@ -149,7 +151,7 @@ def test_resolving_twice_is_refused_kindly(parts: Parts, handoff: HandOff):
 def test_an_alert_telegram_refused_is_posted_by_the_timer(parts: Parts, handoff: HandOff, messenger):
     async def scenario() -> None:
         messenger.refuse_posts = True
-        await crisis(parts)
+        await crisis(parts, handoff)
         assert messenger.posts == [] and parts.escalations.get(1).alert_message_id is None
         messenger.refuse_posts = False
         await handoff.check_due()
@@ -162,13 +164,13 @@ def test_an_alert_telegram_refused_is_posted_by_the_timer(parts: Parts, handoff:
 @pytest.mark.parametrize("telegram_deletes", [True, False])
 def test_erasure_clears_the_persons_words_from_the_group(parts: Parts, handoff: HandOff, messenger, telegram_deletes):
     async def scenario() -> None:
-        await crisis(parts)
+        await crisis(parts, handoff)
         await handoff.on_button("esc:claim:1", SARA)
         await handoff.relay_from_person(PERSON, "my words")
         relayed = messenger.posts[-1].message_id
         messenger.refuse_deletes = not telegram_deletes
         await parts.assistant.handle_text(PERSON, "/erase_confirmed")
-        await settle()
+        await settle(parts.assistant.records, handoff)
         if telegram_deletes:
             assert relayed in messenger.deleted
         else:
@@ -184,9 +186,9 @@ def test_a_booking_request_is_posted_and_its_status_reaches_the_person(parts: Pa
     async def scenario() -> None:
         parts.assistant.remember_chat(PERSON, CHAT)
         answers = {"session_language": "العربية (ar)", "times": "mornings", "contact": "chat"}
-        [reply] = parts.assistant.store_booking(PERSON, answers)  # type: ignore[arg-type]
+        [reply] = await parts.assistant.store_booking(PERSON, answers)  # type: ignore[arg-type]
         assert "saved and sent to the coordinators" in reply.text
-        await settle()
+        await settle(parts.assistant.records, handoff)
         [request] = messenger.posts
         assert (
             request.text.startswith("B1 📅 Request for a talk · requested")
@@ -201,7 +203,7 @@ def test_a_booking_request_is_posted_and_its_status_reaches_the_person(parts: Pa
 
 def test_coordinators_read_the_log_in_the_group(parts: Parts, handoff: HandOff, messenger):
     async def scenario() -> None:
-        await crisis(parts)
+        await crisis(parts, handoff)
         await handoff.on_command("/escalations", [], SARA)
         assert messenger.posts[-1].text.startswith("Escalations (open):\n#1 · open · acute risk · en")
         await handoff.on_command("/escalation", ["#1"], SARA)

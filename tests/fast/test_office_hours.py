@@ -52,11 +52,16 @@ def test_outside_the_hours_a_crisis_reply_says_when_coordinators_are_back(tmp_pa
     )
     alerted = []
     assistant.escalation_listeners.append(lambda view, created: alerted.append(view.level))
-    replies = asyncio.run(assistant.handle_text("telegram-night", "I want to end my life"))
-    told = replies[1].text
-    shown = window.replace("-", "–")
-    assert f"not working right now ({shown}, Dutch time)" in told and "day and night" in told
-    assert alerted == ["acute"], "the escalation is still stored and sent to the group"
-    [asked] = assistant.request_human("telegram-night")
-    assert f"not working right now ({shown}, Dutch time)" in asked.text
-    asyncio.run(assistant.rasa.close())
+
+    async def scenario() -> None:
+        replies = await assistant.handle_text("telegram-night", "I want to end my life")
+        await assistant.records.settled()
+        told = replies[1].text
+        shown = window.replace("-", "–")
+        assert f"not working right now ({shown}, Dutch time)" in told and "day and night" in told
+        assert alerted == ["acute"], "the escalation is still stored and sent to the group"
+        [asked] = await assistant.request_human("telegram-night")
+        assert f"not working right now ({shown}, Dutch time)" in asked.text
+        await assistant.rasa.close()
+
+    asyncio.run(scenario())

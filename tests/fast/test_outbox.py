@@ -208,7 +208,7 @@ def test_a_booking_request_refused_by_a_locked_database_is_stored_later_and_the_
     lock = Lock(db_file)
     try:
         answers = {"session_language": "English (en)", "times": "weekends", "contact": "chat"}
-        [reply] = bot.assistant.store_booking(PERSON, answers)
+        [reply] = asyncio.run(bot.assistant.store_booking(PERSON, answers))
         assert reply.text.startswith("I could not save your request yet")
         assert [record["kind"] for record in journal(run_dir)] == ["booking request"]
     finally:
@@ -243,9 +243,12 @@ def test_erasing_ones_data_also_drops_what_waits_in_the_outbox(db_file: Path, tm
 
     async def scenario() -> None:
         _, _, lock = await crisis_while_locked(bot, db_file)
-        lock.release()
-        assert len(journal(run_dir)) == 2
-        await bot.assistant.handle_text(PERSON, "/erase_confirmed")
+        try:
+            await bot.assistant.records.settled()  # the store right after the reply: refused
+            assert len(journal(run_dir)) == 2
+            await bot.assistant.handle_text(PERSON, "/erase_confirmed")
+        finally:
+            lock.release()
 
     asyncio.run(scenario())
     assert journal(run_dir) == [], "nothing of the person is stored later from the outbox"

@@ -17,8 +17,19 @@ from tests.fast.conftest import Parts
 PERSON = "person-1"
 
 
+def answer(parts: Parts, message: str) -> list:
+    """The replies to one message, once what it stores in the background is stored."""
+
+    async def exchange() -> list:
+        replies = await parts.assistant.handle_text(PERSON, message)
+        await parts.assistant.records.settled()
+        return replies
+
+    return asyncio.run(exchange())
+
+
 def say(parts: Parts, message: str) -> list[str]:
-    return [reply.text for reply in asyncio.run(parts.assistant.handle_text(PERSON, message))]
+    return [reply.text for reply in answer(parts, message)]
 
 
 def t(language: str, context: str, message: str) -> str:
@@ -44,7 +55,7 @@ CRISES = {
 
 
 def test_a_crisis_is_answered_in_its_language_at_once_without_rasa_and_stored(parts: Parts, language: str):
-    replies = asyncio.run(parts.assistant.handle_text(PERSON, CRISES[language]))
+    replies = answer(parts, CRISES[language])
     assert all(reply.urgent and reply.language == language for reply in replies)
     joined = "\n".join(reply.text for reply in replies)
     assert "113" in joined and "112" in joined
@@ -106,11 +117,11 @@ def test_a_completed_booking_form_is_stored_for_the_coordinators(parts: Parts):
 
 def test_delete_asks_first_and_erases_only_when_confirmed(parts: Parts):
     parts.users.set_language(PERSON, "uk", chosen=True)
-    [question] = asyncio.run(parts.assistant.handle_text(PERSON, "/delete"))
+    [question] = answer(parts, "/delete")
     assert [button.payload for button in question.buttons] == ["/erase_confirmed", "/erase_cancelled"]
     assert say(parts, "/erase_cancelled") == [t("uk", "privacy", "Nothing was deleted.")]
     assert parts.users.language(PERSON) == "uk"
-    [done] = asyncio.run(parts.assistant.handle_text(PERSON, "/erase_confirmed"))
+    [done] = answer(parts, "/erase_confirmed")
     assert done.clears_chat and done.text.startswith(t("uk", "privacy", "Done. I deleted:"))
     assert parts.users.language(PERSON) is None
 
@@ -122,3 +133,19 @@ def test_the_payload_contract_reads_what_the_actions_write():
     )
     assert read == protocol.FrontEndPayloads("ar", "acute", protocol.Request.STORE_BOOKING, answers)
     assert protocol.read([{"front_end": "unknown"}, {"set_language": 5}]) == protocol.FrontEndPayloads()
+
+
+def test_another_crisis_message_soon_after_gets_the_numbers_again_not_the_whole_reply(parts: Parts):
+    parts.assistant.escalation_listeners.append(lambda view, created: None)  # coordinators are configured
+    first = say(parts, "I have decided to end my life tonight")
+    again = say(parts, "I really want to die")
+    assert len(again) < len(first) and any("113" in text and "112" in text for text in again)
+    assert not any("coordinator" in text for text in again), "the coordinators were told already"
+    [escalation] = parts.escalations.list()
+    assert "I really want to die" in escalation.excerpt, "the new message joins the open escalation"
+
+
+def test_acute_risk_after_distress_gets_the_whole_acute_reply(parts: Parts):
+    say(parts, "I haven't slept for days and I can't stop crying")
+    acute = say(parts, "I have decided to end my life tonight")
+    assert acute[0].startswith("Thank you for telling me"), "distress first, then acute: the whole reply"

@@ -136,7 +136,7 @@ def test_violence_at_home_gets_112_and_veilig_thuis_in_the_persons_language(lang
     users = MemoryUserStore()
     users.set_language("person", language)
     assistant = Assistant(RasaClient("http://127.0.0.1:9"), users, Catalogs(), screen=LEXICONS_ONLY)
-    replies = assistant.crisis_replies("person", Assessment(Level.VIOLENCE, ("model_violence",)), "...")
+    replies = asyncio.run(assistant.crisis_replies("person", Assessment(Level.VIOLENCE, ("model_violence",)), "..."))
     text = "\n".join(reply.text for reply in replies)
     assert "112" in text and "0800-2000" in text and "Veilig Thuis" in text
     assert all(reply.language == language for reply in replies)

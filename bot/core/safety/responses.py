@@ -99,6 +99,24 @@ def violence_messages(t: Translator) -> list[tuple[str, list[Button]]]:
     return [(_fill(text), [person])]
 
 
+def still_here(t: Translator) -> tuple[str, list[Button]]:
+    calm = Button(t.pgettext("button", "🌬️ Calm down (stress)"), "/ask_stress")
+    person = Button(t.pgettext("button", "🙋 Talk to a person now"), "/request_human")
+    text = t.pgettext("safety", "I am still here. You can keep writing to me, or do a short calming exercise with me.")
+    return text, [calm, person]
+
+
+def repeated_crisis_messages(
+    catalogs: Catalogs, language: str, residence: str | None
+) -> list[tuple[str, list[Button]]]:
+    """For another risk message soon after the crisis reply: the numbers again, the person's own
+    GP route once they said where they live, and "I am still here"; not the whole reply again (the
+    coordinators see the new message)."""
+    t = catalogs.for_language(language)
+    doctor = [gp_route(t, residence)] if residence in RESIDENCES else []
+    return [(emergency_numbers(t), []), *doctor, still_here(t)]
+
+
 def crisis_messages(
     catalogs: Catalogs, language: str, assessment: Assessment, residence: str | None
 ) -> list[tuple[str, list[Button]]]:
@@ -118,12 +136,7 @@ def crisis_messages(
             ),
             (emergency_numbers(t), []),
             gp_route(t, residence),
-            (
-                t.pgettext(
-                    "safety", "I am still here. You can keep writing to me, or do a short calming exercise with me."
-                ),
-                [calm, person],
-            ),
+            still_here(t),
         ]
     if assessment.level is Level.ASK:
         return question(t)
