@@ -414,3 +414,15 @@ def test_a_crisis_message_overtakes_the_chats_own_backlog(telegram):
     next_steps_so_far = telegram.texts_to(801).count(expected_text("en", "utter_next_step"))
     assert next_steps_so_far < 8, "the crisis reply came before the chat's earlier messages were all answered"
     telegram.wait_for(lambda: telegram.texts_to(801).count(expected_text("en", "utter_next_step")) == 8, 120)
+
+
+def test_someone_flooding_is_asked_kindly_to_wait_while_risk_is_still_answered_and_others_are_not_held_up(telegram):
+    notice = "You are writing faster than I can read. Please wait a moment, then send your message again."
+    for _ in range(14):
+        telegram.send_text(811, "what is this programme")
+    telegram.wait_for(lambda: notice in telegram.texts_to(811), 60)
+    telegram.send_text(811, "I want to die")
+    telegram.wait_for(lambda: any("113" in text for text in telegram.texts_to(811)), 30)
+    telegram.send_text(812, "what is this programme")
+    telegram.wait_for(lambda: telegram.texts_to(812), 30)
+    assert telegram.texts_to(811).count(notice) == 1, "told once, not once per message"
