@@ -47,12 +47,20 @@ class ThrowawayPostgres:
     def start(self) -> str:
         """Starts the server and returns a SQLAlchemy URL of an empty database."""
         self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8")
+        self.resume()
+        self._run(str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "bot")
+        return f"postgresql://postgres@127.0.0.1:{self.port}/bot"
+
+    def pause(self) -> None:
+        """Stops the server, keeping its data (a database that went down)."""
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        """Starts the server on its data again."""
         options = f"-p {self.port} -k {self.folder} -h 127.0.0.1 -c fsync=off -c full_page_writes=off"
         self._run(
             str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-w", "-l", str(self.folder / "log"), "start"
         )
-        self._run(str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "bot")
-        return f"postgresql://postgres@127.0.0.1:{self.port}/bot"
 
     def stop(self) -> None:
         try:

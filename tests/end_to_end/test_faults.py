@@ -3,12 +3,17 @@ own SQLite file. No crisis reply waits for the database, and no escalation is lo
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import tempfile
 import time
 from pathlib import Path
 
+import pytest
+from sqlalchemy import create_engine, text
+
 from tests.helpers import GROUP, TOKEN, alerts, coordinator_settings, start_bot, stop_bot, wait_for_alert
+from tests.postgres import ThrowawayPostgres, server_binaries
 from tests.telegram_standin import TelegramStandIn
 
 CRISIS = "I have decided to end my life tonight"
@@ -77,3 +82,35 @@ def test_the_bot_killed_right_after_a_crisis_reply_alerts_the_coordinators_once_
             stop_bot(second)
         standin.stop()
     assert escalations_in(database) == 1, "stored once"
+
+
+def test_a_crisis_while_postgresql_is_down_is_answered_at_once_and_alerted_once_it_is_back():
+    if server_binaries() is None:
+        if os.environ.get("REQUIRE_POSTGRES"):
+            pytest.fail("PostgreSQL is required (REQUIRE_POSTGRES) but not installed; run scripts/ensure-postgres")
+        pytest.skip("PostgreSQL is not installed; `make test` installs it")
+    server = ThrowawayPostgres()  # its own server: stopping it disturbs no other test
+    url = server.start()
+    standin = TelegramStandIn(TOKEN)
+    standin.start()
+    bot = start_bot(standin, DATABASE_URL=url, **COORDINATORS)
+    try:
+        server.pause()
+        sent = time.monotonic()
+        standin.send_text(903, CRISIS)
+        assert first_reply_after(standin, 903, sent) < 1.5, "the crisis reply did not wait for the database"
+        standin.wait_for(lambda: any("113" in text for text in standin.texts_to(903)), 10)
+        time.sleep(3)
+        assert alerts(standin, "end my life") == []
+        server.resume()
+        wait_for_alert(standin, "end my life", timeout=60)
+        time.sleep(4)
+        assert len(alerts(standin, "end my life")) == 1, "alerted once"
+        engine = create_engine(url)
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM escalations")).scalar() == 1, "stored once"
+        engine.dispose()
+    finally:
+        stop_bot(bot)
+        standin.stop()
+        server.stop()
