@@ -71,7 +71,9 @@ def background_load(standin: TelegramStandIn, stop: threading.Event) -> None:
 def main(crises: int) -> dict:
     rasa_port, action_port = free_port(), free_port()
     run_dir = tempfile.mkdtemp(prefix="bench-run-")  # a fresh database: every crisis is a new escalation
-    shared = {"RUN_DIR": run_dir, "RASA_AUTH_TOKEN": "bench", "PSEUDONYM_SECRET": "bench-secret"}
+    # Every chat here writes faster than a person: no per-person budget.
+    shared = {"RUN_DIR": run_dir, "RASA_AUTH_TOKEN": "bench", "PSEUDONYM_SECRET": "bench-secret",
+              "MESSAGES_PER_MINUTE": "100000"}  # fmt: skip
     servers = start(base_env(RASA_PORT=str(rasa_port), ACTION_PORT=str(action_port), **shared), "Ready after")
     standin = TelegramStandIn(TOKEN)
     standin.start()

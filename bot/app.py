@@ -81,7 +81,14 @@ def telegram_parts(
         )
         GroupHandlers(handoff).register(app)
     front = TelegramFrontEnd(
-        app, sender, assistant, catalogs, settings.pseudonym_secret, handoff, settings.coordinator_chat_id
+        app,
+        sender,
+        assistant,
+        catalogs,
+        settings.pseudonym_secret,
+        handoff,
+        settings.coordinator_chat_id,
+        settings.messages_per_minute,
     )
     return front, handoff
 

@@ -69,6 +69,7 @@ class Settings:
     escalation_retention_days: int
     escalation_remind_after: float  # seconds
     coordinator_hours: OfficeHours
+    messages_per_minute: float  # one person's messages that reach Rasa (after a burst of 10)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, require_model: bool = True) -> Settings:
@@ -139,6 +140,7 @@ class Settings:
             retention_days=retention_days(env),
             escalation_retention_days=int(_positive(env, "ESCALATION_RETENTION_DAYS", 365, "days")),
             escalation_remind_after=_positive(env, "ESCALATION_REMIND_AFTER", 300, "seconds"),
+            messages_per_minute=_positive(env, "MESSAGES_PER_MINUTE", 30, "messages"),
             coordinator_hours=hours,
         )
 

@@ -85,11 +85,15 @@ class TelegramFrontEnd:
         pseudonym_secret: str,
         relay: PersonRelay | None = None,
         coordinator_chat_id: int | None = None,
+        messages_per_minute: float = 30,
     ) -> None:
         self.app = app
         self.sender = sender
         self.catalogs = catalogs
-        PersonHandlers(assistant, sender, catalogs, pseudonym_secret, relay, coordinator_chat_id).register(app)
+        handlers = PersonHandlers(
+            assistant, sender, catalogs, pseudonym_secret, relay, coordinator_chat_id, messages_per_minute
+        )
+        handlers.register(app)
         app.add_error_handler(self.on_error)
 
     async def start(self, webhook: WebhookConfig | None = None) -> None:

@@ -30,9 +30,9 @@ log = logging.getLogger(__name__)
 
 #: What the person sends to the bot itself even while a coordinator talks with them.
 FOR_THE_BOT = ("/delete", "/privacy", ERASE_CONFIRMED, ERASE_CANCELLED)
-#: One person's messages that reach Rasa and the database: this many at once, then this many per
-#: PER_SECONDS (30 a minute). Risk is screened and answered whatever the budget.
-BURST, PER_SECONDS = 10, 20.0
+#: One person's messages that reach Rasa and the database: this many at once, then
+#: MESSAGES_PER_MINUTE (30 unless configured). Risk is screened and answered whatever the budget.
+BURST = 10
 #: Someone over their budget hears it at most once in this many seconds.
 SLOW_DOWN_NOTICE_SECONDS = 30.0
 
@@ -79,6 +79,7 @@ class PersonHandlers:
         pseudonym_secret: str,
         relay: PersonRelay | None = None,
         coordinator_chat_id: int | None = None,
+        messages_per_minute: float = 30,
     ) -> None:
         self.assistant = assistant
         self.sender = sender
@@ -87,7 +88,8 @@ class PersonHandlers:
         self.relay = relay
         self.coordinator_chat_id = coordinator_chat_id
         self.turns = ChatTurns()
-        self.budget = PerPersonLimit(BURST, PER_SECONDS)
+        # aiolimiter's bucket: BURST at once, refilled at messages_per_minute.
+        self.budget = PerPersonLimit(BURST, BURST * 60 / messages_per_minute)
         self._slow_down_notices = PerPersonLimit(1, SLOW_DOWN_NOTICE_SECONDS)
 
     def register(self, app: Application) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -12,7 +14,21 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.helpers import GROUP, TOKEN, alerts, coordinator_settings, start_bot, stop_bot, wait_for_alert
+from tests.helpers import (
+    ANNA,
+    GROUP,
+    ROOT,
+    TOKEN,
+    alerts,
+    base_env,
+    coordinator_settings,
+    escalation_id,
+    free_port,
+    start_bot,
+    stop_bot,
+    wait_for_alert,
+    wait_until_healthy,
+)
 from tests.postgres import ThrowawayPostgres, server_binaries
 from tests.telegram_standin import TelegramStandIn
 
@@ -114,3 +130,44 @@ def test_a_crisis_while_postgresql_is_down_is_answered_at_once_and_alerted_once_
         stop_bot(bot)
         standin.stop()
         server.stop()
+
+
+def test_rasa_killed_during_a_hand_off_loses_no_message_either_way(stack):
+    port = free_port()
+    rasa = subprocess.Popen(
+        [sys.executable, "-m", "rasa", "run", "--enable-api", "--interface", "127.0.0.1", "--port", str(port),
+         "--model", "models/current.tar.gz", "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+        cwd=ROOT, env=base_env(ACTION_SERVER_URL=f"{stack.action_url}/webhook"),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    standin = TelegramStandIn(TOKEN)
+    standin.start()
+    bot = None
+    try:
+        wait_until_healthy(f"http://127.0.0.1:{port}/", timeout=180)
+        bot = start_bot(standin, RASA_URL=f"http://127.0.0.1:{port}", **COORDINATORS)
+        standin.send_text(904, CRISIS)
+        alert = wait_for_alert(standin, "end my life")
+        number = escalation_id(alert)
+        standin.press(ANNA, alert.message, f"esc:claim:{number}", first_name="Anna")
+        standin.wait_for(lambda: any("has joined this chat" in text for text in standin.texts_to(904)))
+        rasa.kill()
+        rasa.wait(30)
+        standin.send_text(904, "are you still there")
+        relayed = standin.wait_for(
+            lambda: [
+                c for c in standin.calls_to("sendMessage", GROUP) if c.params["text"].endswith("are you still there")
+            ]
+        )
+        standin.send_group_text(GROUP, ANNA, "Yes, I am here.", reply_to=relayed[0].message)
+        standin.wait_for(lambda: "🙋 Yes, I am here." in standin.texts_to(904))
+        standin.press(ANNA, alert.message, f"esc:release:{number}", first_name="Anna")
+        standin.wait_for(lambda: any("left the chat" in text for text in standin.texts_to(904)))
+        standin.send_text(904, "hello")
+        standin.wait_for(lambda: standin.texts_to(904)[-1].startswith("I am having trouble right now"), 30)
+        assert len(alerts(standin, "end my life")) == 1
+    finally:
+        rasa.kill()
+        if bot:
+            stop_bot(bot)
+        standin.stop()

@@ -45,8 +45,9 @@ class Thresholds:
     lexicon_veto: float = 0.97  # a lexicon hit becomes a question when the model is this sure of "none"
 
 
-#: The networks of the ensemble, and their size and weight decay (chosen on the development split).
-ENSEMBLE = 3
+#: The networks of the ensemble, and their size and weight decay (chosen on the development split;
+#: seven networks rather than three were chosen on the validation set, tests/safety/validation/).
+ENSEMBLE = 7
 HIDDEN = 256
 WEIGHT_DECAY = 0.1
 
@@ -178,8 +179,11 @@ def choose_thresholds(
         return sum(caught) / len(caught), acute_any, false_reply, false_ask
 
     best: tuple[float, Thresholds] | None = None
-    for veto in (0.9, 0.95, 0.98, 1.01):  # the word lists are trusted on direct words: only a sure model vetoes
-        for reply in (*np.arange(0.50, 0.951, 0.05), 0.97, 0.98, 0.99):
+    # The word lists are trusted on direct words: only a model all but certain of "none" turns a
+    # word-list hit into a question. Fixed, not chosen: a lower veto the chooser may prefer on the
+    # development split turns direct phrases ("I want to die") into questions.
+    for veto in (0.98,):
+        for reply in (*np.arange(0.50, 0.951, 0.025), 0.97, 0.98, 0.99):
             candidate = Thresholds(reply=float(reply), ask=1.01, lexicon_veto=veto)
             recall, _, false_reply, _ = outcome(candidate)
             if false_reply <= CRISIS_BUDGET and (best is None or recall > best[0]):
