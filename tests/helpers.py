@@ -27,9 +27,12 @@ def free_port() -> int:
 
 
 def base_env(**extra: str) -> dict[str, str]:
+    """The environment a test's process runs in; its RUN_DIR is a fresh temporary folder unless
+    given, so that no test writes into the checkout."""
     env = dict(os.environ)
     env.update(PYTHONPATH=str(ROOT), RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
     env.pop("TELEGRAM_BOT_TOKEN", None)
+    env["RUN_DIR"] = tempfile.mkdtemp(prefix="bot-test-run-")
     env.update(extra)
     return env
 

@@ -94,11 +94,11 @@ def test_a_malformed_setting_stops_start_up_with_its_name():
     assert "RASA_PORT must be a port number" in result.stderr
 
 
-def test_the_chat_ends_cleanly_at_end_of_input(stack):
+def test_the_chat_ends_cleanly_at_end_of_input(stack, tmp_path):
     chat = subprocess.run(
         [sys.executable, "-m", "bot", "run"],
         cwd=ROOT,
-        env=base_env(RASA_URL=stack.rasa_url),
+        env=base_env(RASA_URL=stack.rasa_url, RUN_DIR=str(tmp_path)),  # nothing written into the checkout
         input="hello\n",
         capture_output=True,
         text=True,
