@@ -93,6 +93,7 @@ bench: install catalogs model safety-net
 	$(PY) -m bench.telegram_latency
 	$(PY) -m bench.crisis_latency
 	$(PY) -m bench.slow_database
+	$(PY) -m bench.flood
 
 lock:
 	$(PY) -m pip freeze --exclude-editable > requirements.lock

@@ -159,15 +159,10 @@ def database_url(request, tmp_path):
 def telegram(stack):
     """`python -m bot run` on the Telegram Bot API stand-in, with the session's Rasa and database;
     one per test module."""
-    from tests.helpers import TOKEN, start_bot, stop_bot
-    from tests.telegram_standin import TelegramStandIn
+    from tests.helpers import bot_on_standin
 
-    standin = TelegramStandIn(TOKEN)
-    standin.start()
-    process = start_bot(standin, stack)
-    yield standin
-    stop_bot(process)
-    standin.stop()
+    with bot_on_standin(stack) as standin:
+        yield standin
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -3,6 +3,7 @@ environment they run in, and the Telegram and coordinator settings of the stand-
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -11,6 +12,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.telegram_standin import Call, TelegramStandIn
@@ -103,6 +105,41 @@ def start_bot(standin: TelegramStandIn, stack=None, **settings: str) -> subproce
     STARTED.append(process)
     process.log.wait_for("Answering on Telegram", 0, timeout=60)
     return process
+
+
+@contextlib.contextmanager
+def bot_on_standin(stack=None, **settings: str) -> Iterator[TelegramStandIn]:
+    """A Telegram Bot API stand-in with `python -m bot run` on it (`standin.bot`); both stopped at
+    the end, also the bot a test restarted in between."""
+    standin = TelegramStandIn(TOKEN)
+    standin.start()
+    standin.bot = None
+    try:
+        standin.bot = start_bot(standin, stack, **settings)
+        yield standin
+    finally:
+        if standin.bot is not None:
+            stop_bot(standin.bot)
+        standin.stop()
+
+
+def start_rasa(stack) -> tuple[subprocess.Popen, str]:
+    """A Rasa server of its own (on the stack's action server), for a test that kills it; returns
+    it with its URL once it answers."""
+    port = free_port()
+    rasa = subprocess.Popen(
+        [sys.executable, "-m", "rasa", "run", "--enable-api", "--interface", "127.0.0.1", "--port", str(port),
+         "--model", "models/current.tar.gz", "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+        cwd=ROOT, env=base_env(ACTION_SERVER_URL=f"{stack.action_url}/webhook"),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(f"{url}/", timeout=180)
+    except TimeoutError:
+        rasa.kill()
+        raise
+    return rasa, url
 
 
 def stop_bot(process: subprocess.Popen) -> None:

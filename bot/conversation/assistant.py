@@ -427,12 +427,13 @@ class Assistant:
         language = await self.language_of(user_key)
         return self._as_replies(check_in(self.catalogs, language), language)
 
-    async def screen_message(self, user_key: str, text: str) -> Assessment:
+    async def screen_message(self, user_key: str, text: str, model: bool = True) -> Assessment:
         """The safety screen's verdict. When only the model net asked a question or heard distress,
         Rasa has a say: its risk intents turn the question into their reply, and a topic it is
         sure of ("I keep waking up at night" → sleep) answers instead. A crisis reply never waits
-        for Rasa, and when Rasa is down the screen's verdict stands."""
-        assessment = await self.screen.assess_message(user_key, text)
+        for Rasa, and when Rasa is down the screen's verdict stands. `model` False: the word lists
+        alone, unless they hear something (RiskScreen.assess_message)."""
+        assessment = await self.screen.assess_message(user_key, text, model)
         if not deferrable(assessment) and assessment.level is not Level.ASK:
             return assessment  # Rasa's reading changes nothing else (nets.with_rasa)
         if deferrable(assessment) and assessment.level is Level.ASK and not in_known_script(text):

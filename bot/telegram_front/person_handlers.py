@@ -33,6 +33,10 @@ FOR_THE_BOT = ("/delete", "/privacy", ERASE_CONFIRMED, ERASE_CANCELLED)
 #: One person's messages that reach Rasa and the database: this many at once, then
 #: MESSAGES_PER_MINUTE (30 unless configured). Risk is screened and answered whatever the budget.
 BURST = 10
+#: One person's messages read by the safety screen's model net: this many at once, then one a
+#: second. Beyond it (someone flooding the bot) the word lists screen the rest, and whatever they
+#: flag still goes to the model: the flood does not take the model's time from everyone else.
+MODEL_BURST, MODEL_SECONDS = 20, 20.0
 #: Someone over their budget hears it at most once in this many seconds.
 SLOW_DOWN_NOTICE_SECONDS = 30.0
 
@@ -91,6 +95,7 @@ class PersonHandlers:
         # aiolimiter's bucket: BURST at once, refilled at messages_per_minute.
         self.budget = PerPersonLimit(BURST, BURST * 60 / messages_per_minute)
         self._slow_down_notices = PerPersonLimit(1, SLOW_DOWN_NOTICE_SECONDS)
+        self._model_budget = PerPersonLimit(MODEL_BURST, MODEL_SECONDS)
 
     def register(self, app: Application) -> None:
         app.add_handler(CallbackQueryHandler(self.on_button))
@@ -133,7 +138,8 @@ class PersonHandlers:
             return
         chat_id, text = update.message.chat_id, update.message.text or ""
         user_key = self._person(update)
-        assessment = await self.assistant.screen_message(user_key, text)
+        model = await self._model_budget.allow(user_key)
+        assessment = await self.assistant.screen_message(user_key, text, model)
         log.debug("A message of %d characters: screen says %s", len(text), assessment.level.value)
         if assessment.is_risk:
             # At once: not behind this chat's earlier messages, nor behind anyone else's, nor the database.

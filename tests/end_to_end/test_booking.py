@@ -13,7 +13,7 @@ from bot.core.i18n import Catalogs
 from bot.core.identity import pseudonym
 from bot.storage.bookings import BookingLog
 from bot.storage.db import Database, migrate
-from tests.helpers import ANNA, GROUP, TOKEN, coordinator_settings, keyboard_of, start_bot, stop_bot
+from tests.helpers import ANNA, GROUP, bot_on_standin, coordinator_settings, keyboard_of
 from tests.telegram_standin import Call, TelegramStandIn
 
 T = Catalogs()
@@ -35,12 +35,8 @@ SAVED = (
 
 @pytest.fixture(scope="module")
 def chat(stack):
-    standin = TelegramStandIn(TOKEN)
-    standin.start()
-    process = start_bot(standin, stack, **coordinator_settings())
-    yield standin
-    stop_bot(process)
-    standin.stop()
+    with bot_on_standin(stack, **coordinator_settings()) as standin:
+        yield standin
 
 
 def last_message_with(standin: TelegramStandIn, chat_id: int, text: str, timeout: float = 60) -> Call:

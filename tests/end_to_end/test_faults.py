@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -17,17 +15,14 @@ from sqlalchemy import create_engine, text
 from tests.helpers import (
     ANNA,
     GROUP,
-    ROOT,
     TOKEN,
     alerts,
-    base_env,
     coordinator_settings,
     escalation_id,
-    free_port,
     start_bot,
+    start_rasa,
     stop_bot,
     wait_for_alert,
-    wait_until_healthy,
 )
 from tests.postgres import ThrowawayPostgres, server_binaries
 from tests.telegram_standin import TelegramStandIn
@@ -133,19 +128,12 @@ def test_a_crisis_while_postgresql_is_down_is_answered_at_once_and_alerted_once_
 
 
 def test_rasa_killed_during_a_hand_off_loses_no_message_either_way(stack):
-    port = free_port()
-    rasa = subprocess.Popen(
-        [sys.executable, "-m", "rasa", "run", "--enable-api", "--interface", "127.0.0.1", "--port", str(port),
-         "--model", "models/current.tar.gz", "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
-        cwd=ROOT, env=base_env(ACTION_SERVER_URL=f"{stack.action_url}/webhook"),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    rasa, rasa_url = start_rasa(stack)
     standin = TelegramStandIn(TOKEN)
     standin.start()
     bot = None
     try:
-        wait_until_healthy(f"http://127.0.0.1:{port}/", timeout=180)
-        bot = start_bot(standin, RASA_URL=f"http://127.0.0.1:{port}", **COORDINATORS)
+        bot = start_bot(standin, RASA_URL=rasa_url, **COORDINATORS)
         standin.send_text(904, CRISIS)
         alert = wait_for_alert(standin, "end my life")
         number = escalation_id(alert)

@@ -21,9 +21,9 @@ from tests.helpers import (
     REMIND_AFTER,
     ROOT,
     STRANGER,
-    TOKEN,
     alerts,
     base_env,
+    bot_on_standin,
     coordinator_settings,
     escalation_id,
     keyboard_of,
@@ -36,12 +36,8 @@ from tests.telegram_standin import Call, TelegramStandIn
 
 @pytest.fixture(scope="module")
 def group(stack):
-    standin = TelegramStandIn(TOKEN)
-    standin.start()
-    standin.bot = start_bot(standin, stack, **coordinator_settings())
-    yield standin
-    stop_bot(standin.bot)  # a test may have restarted it
-    standin.stop()
+    with bot_on_standin(stack, **coordinator_settings()) as standin:
+        yield standin
 
 
 def escalations_cli(stack, *args: str) -> subprocess.CompletedProcess:

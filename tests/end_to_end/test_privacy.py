@@ -9,8 +9,7 @@ import httpx
 import pytest
 
 from bot.core.identity import pseudonym
-from tests.helpers import TOKEN, keyboard_of, start_bot, stop_bot
-from tests.telegram_standin import TelegramStandIn
+from tests.helpers import bot_on_standin, keyboard_of
 
 PERSON = 901
 WORDS = "my neighbour Karim keeps me awake"  # text that must never reach a log
@@ -18,14 +17,9 @@ WORDS = "my neighbour Karim keeps me awake"  # text that must never reach a log
 
 @pytest.fixture(scope="module")
 def chat(stack):
-    standin = TelegramStandIn(TOKEN)
-    standin.start()
-    process = start_bot(standin, stack)
-    standin.bot = process
-    yield standin
-    stop_bot(process)
-    standin.stop()
-    for log in (process.log.buffer, *(path.read_text() for path in (stack.run_dir / "logs").glob("*.log"))):
+    with bot_on_standin(stack) as standin:
+        yield standin
+    for log in (standin.bot.log.buffer, *(path.read_text() for path in (stack.run_dir / "logs").glob("*.log"))):
         assert WORDS not in log, "message text reached a log"
         assert str(PERSON) not in log, "a Telegram id reached a log"
 

@@ -22,8 +22,8 @@ from tests.helpers import (
     keyboard_of,
     pressed,
     start_bot,
+    start_rasa,
     stop_bot,
-    wait_until_healthy,
 )
 from tests.telegram_standin import TelegramStandIn
 
@@ -257,19 +257,12 @@ def test_start_choose_arabic_ask_for_sleep_get_the_arabic_article_and_next_step(
 
 
 def test_rasa_stopped_mid_conversation(stack):
-    port = free_port()
-    rasa = subprocess.Popen(
-        [sys.executable, "-m", "rasa", "run", "--enable-api", "--interface", "127.0.0.1", "--port", str(port),
-         "--model", "models/current.tar.gz", "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
-        cwd=ROOT, env=base_env(ACTION_SERVER_URL=f"{stack.action_url}/webhook"),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    rasa, rasa_url = start_rasa(stack)
     standin = TelegramStandIn(TOKEN)
     standin.start()
     bot = None
     try:
-        wait_until_healthy(f"http://127.0.0.1:{port}/", timeout=180)
-        bot = start_bot(standin, RASA_URL=f"http://127.0.0.1:{port}", COORDINATOR_CHAT_ID="-100")
+        bot = start_bot(standin, RASA_URL=rasa_url, COORDINATOR_CHAT_ID="-100")
         standin.send_text(501, "hello")
         standin.wait_for(lambda: standin.texts_to(501), 60)
         rasa.kill()

@@ -262,3 +262,17 @@ def test_rasas_reading_turns_questions_into_replies_and_gives_topics_back_but_ne
     screen, rasa, expected
 ):
     assert with_rasa(screen, rasa).level is expected
+
+
+def test_someone_flooding_is_screened_by_the_word_lists_and_what_they_flag_still_reaches_the_model():
+    async def screen(text: str, model: bool) -> Assessment:
+        return await SCREEN.assess_message(f"flooding-{text}-{model}", text, model)
+
+    flagged = asyncio.run(screen("I want to die", model=False))
+    assert flagged.level is Level.ACUTE and flagged.scores, "a word-list hit still gets the model's reading"
+    everyday = asyncio.run(screen("what time is it", model=False))
+    assert everyday.level is Level.NONE and not everyday.scores, "everyday words: the model's time is spared"
+    # The price, for messages beyond the budget only: a paraphrase the word lists miss.
+    paraphrase = "the world would be better without me in it"
+    assert asyncio.run(screen(paraphrase, model=True)).level is Level.ACUTE
+    assert asyncio.run(screen(paraphrase, model=False)).level is Level.NONE

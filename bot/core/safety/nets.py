@@ -201,13 +201,14 @@ class RiskScreen:
             return replace(together, nets=(*together.nets, "context"))
         return alone
 
-    async def assess_message(self, person: str, text: str) -> Assessment:
-        """The bot's screen for one person's message, with their recent messages as context."""
+    async def assess_message(self, person: str, text: str, model: bool = True) -> Assessment:
+        """The bot's screen for one person's message, with their recent messages as context.
+        `model` False (someone flooding the bot): the word lists alone, unless they hear something."""
         if text.startswith("/") and " " not in text.strip():
             return self.lexicons.assess(text)  # a command or a button's payload: nothing to read
         context = self._recent(person, short=len(text.split()) <= SHORT_MESSAGE_WORDS)
         lexical = self.lexicons.assess(text)  # a word list heard something: the fast lane
-        if self._queue is None or (not lexical.is_risk and self._queue.full()):
+        if self._queue is None or (not lexical.is_risk and (self._queue.full() or not model)):
             assessment = decide(lexical, None, self.thresholds)
         else:
             assessment = await self._queue.run(lambda: self.assess(text, context), urgent=lexical.is_risk)
