@@ -33,6 +33,7 @@ from bot.storage.privacy import Privacy
 from bot.storage.users import SqlUserStore
 from bot.supervisor import Supervisor
 from bot.telegram_front.application import TelegramFrontEnd, WebhookConfig, build_application
+from bot.telegram_front.person_handlers import PersonHandlers
 from bot.telegram_front.sending import GroupMessenger, Sender
 from bot.terminal import TerminalChat, stdin_reader
 
@@ -80,16 +81,16 @@ def telegram_parts(
             timedelta(seconds=settings.escalation_remind_after),
         )
         GroupHandlers(handoff).register(app)
-    front = TelegramFrontEnd(
-        app,
-        sender,
+    handlers = PersonHandlers(
         assistant,
+        sender,
         catalogs,
         settings.pseudonym_secret,
         handoff,
         settings.coordinator_chat_id,
         settings.messages_per_minute,
     )
+    front = TelegramFrontEnd(app, catalogs, handlers)
     return front, handoff
 
 

@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import yaml
 
@@ -44,7 +44,7 @@ from bot.core.safety.responses import (
     residence_confirmation,
 )
 from bot.storage.bookings import BookingLog
-from bot.storage.db import DatabaseError
+from bot.storage.db import DatabaseError, off_the_loop
 from bot.storage.escalations import EscalationLog
 from bot.storage.users import LanguageState, UserStore
 
@@ -176,7 +176,7 @@ T = TypeVar("T")
 
 
 class Assistant:
-    """Every database call runs in a worker thread (`_db`), so a slow or locked database never holds
+    """Every database call runs in a worker thread (`off_the_loop`), so a slow or locked database never holds
     up the event loop that serves every chat. A crisis reply reads at most QUICK_READ_SECONDS from
     the database and writes nothing to it before it goes out: what the coordinators need is put in
     the outbox's journal first and stored right after (Records)."""
@@ -233,18 +233,13 @@ class Assistant:
         """Stores what waits in the outbox, here in the caller's thread (Records.retry_unsaved)."""
         return self.records.retry_unsaved()
 
-    @staticmethod
-    async def _db(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """A blocking database call, run in a worker thread."""
-        return await asyncio.to_thread(call, *args, **kwargs)
-
     def language(self, user_key: str) -> str:
         """The person's language (a blocking read: for tools and tests; the conversation uses language_of)."""
         return self.users.language(user_key) or languages.DEFAULT
 
     async def language_of(self, user_key: str) -> str:
         try:
-            return (await self._db(self.users.language, user_key)) or languages.DEFAULT
+            return (await off_the_loop(self.users.language, user_key)) or languages.DEFAULT
         except DatabaseError as error:
             log.error("The person's language could not be read (%s)", type(error).__name__)
             return languages.DEFAULT
@@ -273,14 +268,14 @@ class Assistant:
             self.users.seen(user_key)
 
         try:
-            await self._db(note)
+            await off_the_loop(note)
         except DatabaseError as error:
             log.error("Could not read or store the person's language (%s)", type(error).__name__)
 
     async def start(self, user_key: str, client_language: str | None = None) -> list[Reply]:
         """The first contact: greet in the client's language when we speak it."""
         try:
-            await self._db(self.remember_client_language, user_key, client_language)
+            await off_the_loop(self.remember_client_language, user_key, client_language)
         except DatabaseError as error:
             log.error("Could not store the app's language (%s)", type(error).__name__)
         return await self._ask_rasa(user_key, "/greet")
@@ -299,7 +294,7 @@ class Assistant:
         if assessment.is_risk:
             return await self.crisis_replies(user_key, assessment, text)
         try:
-            await self._db(self.users.seen, user_key)
+            await off_the_loop(self.users.seen, user_key)
         except DatabaseError as error:
             log.error("Could not note that the person wrote (%s)", type(error).__name__)
         if text.startswith("/"):
@@ -325,7 +320,7 @@ class Assistant:
     async def _follow_language(self, user_key: str, detection: language_id.Detection) -> reply_language.Decision:
         """Which language answers this message (bot.conversation.reply_language); stores what changed."""
         try:
-            state = await self._db(self.users.language_state, user_key)
+            state = await off_the_loop(self.users.language_state, user_key)
         except DatabaseError as error:
             log.error("The person's language could not be read (%s)", type(error).__name__)
             return reply_language.decide(LanguageState(languages.DEFAULT), detection)
@@ -340,7 +335,7 @@ class Assistant:
                 self.users.set_offered_language(user_key, decision.offer)
 
         try:
-            await self._db(store)
+            await off_the_loop(store)
         except DatabaseError as error:
             log.error("The person's language could not be stored (%s)", type(error).__name__)
         return decision
@@ -361,7 +356,7 @@ class Assistant:
             return await self._ask_rasa(user_key, payload)
         if command == "/residence" and argument.strip() in RESIDENCES:
             try:
-                await self._db(self.users.set_residence, user_key, argument.strip())
+                await off_the_loop(self.users.set_residence, user_key, argument.strip())
             except DatabaseError as error:
                 log.error("Where the person lives could not be stored (%s)", type(error).__name__)
             language = await self.language_of(user_key)
@@ -384,7 +379,7 @@ class Assistant:
 
     async def _set_chosen_language(self, user_key: str, language: str) -> None:
         try:
-            await self._db(self.users.set_language, user_key, language, chosen=True)
+            await off_the_loop(self.users.set_language, user_key, language, chosen=True)
         except DatabaseError as error:
             log.error("The chosen language could not be stored (%s)", type(error).__name__)
 
@@ -418,7 +413,7 @@ class Assistant:
             return due
 
         try:
-            due = await self._db(count)
+            due = await off_the_loop(count)
         except DatabaseError as error:
             log.error("The person's recent crisis could not be read (%s)", type(error).__name__)
             return []
@@ -466,7 +461,7 @@ class Assistant:
             return self.users.language(user_key), self.users.residence(user_key)
 
         try:
-            return await asyncio.wait_for(self._db(read), QUICK_READ_SECONDS)
+            return await asyncio.wait_for(off_the_loop(read), QUICK_READ_SECONDS)
         except (DatabaseError, asyncio.TimeoutError) as error:
             log.error("The person's language and residence could not be read in time (%s)", type(error).__name__)
             return None, None
@@ -594,7 +589,7 @@ class Assistant:
         if self.bookings is None or not self.booking_listeners:
             return [Reply(no_coordinator(t), language)]
         record = {"user_key": user_key, "language": language, **answers, "chat_id": self.contacts.get(user_key)}
-        if not await self.records.save_in_thread(RecordKind.BOOKING, record):
+        if not await self.records.save(RecordKind.BOOKING, record):
             return [Reply(booking_not_saved_yet(t), language)]
         return [Reply(booking_saved(t, answers["contact"]), language)]
 
@@ -628,7 +623,7 @@ class Assistant:
             except Exception:
                 log.exception("An erasure listener failed")
         try:
-            deleted = await self._db(self.eraser, user_key)
+            deleted = await off_the_loop(self.eraser, user_key)
         except DatabaseError as error:
             log.error("Erasing a person's data failed (%s)", type(error).__name__)
             text = t.pgettext(

@@ -19,7 +19,7 @@ from enum import Enum
 from bot.conversation.outbox import AlreadyStored, Entry, Outbox, unavailable
 from bot.core.safety import Level
 from bot.storage.bookings import BookingLog, BookingView
-from bot.storage.db import DatabaseError
+from bot.storage.db import DatabaseError, off_the_loop
 from bot.storage.escalations import EscalationLog, EscalationView
 from bot.storage.users import CrisisState, UserStore
 
@@ -75,21 +75,12 @@ class Records:
         except (TypeError, ValueError) as error:  # not JSON: a programming error, never silent
             log.error("A %s could not be put in the outbox (%s)", kind.value, error)
 
-    def save(self, kind: RecordKind, record: dict) -> bool:
-        """Stores a record in the caller's thread, then tells the listeners; True once stored. When
+    async def save(self, kind: RecordKind, record: dict) -> bool:
+        """Stores a record in a worker thread, then tells the listeners here; True once stored. When
         the database refuses, or refused at the last try (it is not waited for again), the record
         goes to the outbox and replay() stores it later."""
         entry = Entry.new(kind.value, record)
-        stored = self._store_or_keep(entry)
-        if stored is KEPT:
-            return False
-        self._tell(entry, stored, late=False)
-        return True
-
-    async def save_in_thread(self, kind: RecordKind, record: dict) -> bool:
-        """As save(), with the database's part in a worker thread; the listeners are told here."""
-        entry = Entry.new(kind.value, record)
-        stored = await asyncio.to_thread(self._store_or_keep, entry)
+        stored = await off_the_loop(self._store_or_keep, entry)
         if stored is KEPT:
             return False
         self._tell(entry, stored, late=False)
@@ -160,7 +151,7 @@ class Records:
         """Stores what waits in the outbox in a worker thread, then tells the listeners here; returns
         how many records were stored. Run by the outbox's retry task (at start and every few
         seconds), by the hand-off's timer, and right after a crisis reply (replay_soon)."""
-        stored = await asyncio.to_thread(self._store_waiting)
+        stored = await off_the_loop(self._store_waiting)
         self._tell_late(stored)
         return len(stored)
 

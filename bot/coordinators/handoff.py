@@ -21,7 +21,6 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, TypeVar
 
 from bot.conversation.assistant import Assistant, booking_saved
 from bot.conversation.ports import Keyboard, Messenger, ReplyPrompt
@@ -41,11 +40,10 @@ from bot.core.identity import pseudonym
 from bot.core.person_limits import PerPersonLimit
 from bot.core.safety.responses import emergency_numbers
 from bot.storage.bookings import CLOSED, BookingLog, BookingView
-from bot.storage.db import DatabaseError
+from bot.storage.db import DatabaseError, off_the_loop
 from bot.storage.escalations import ACTIVE, CLAIMED, EscalationLog, EscalationView, GroupMessages
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 #: Telegram lets a bot delete a message in a group for 48 hours; a margin for clocks and retries.
 DELETABLE_FOR = timedelta(hours=47)
@@ -134,11 +132,6 @@ class HandOff:
             task.cancel()
         await asyncio.gather(*self._tasks, *([self._timer] if self._timer else []), return_exceptions=True)
 
-    @staticmethod
-    async def _db(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """A blocking database call, run in a worker thread so that no chat waits for it."""
-        return await asyncio.to_thread(call, *args, **kwargs)
-
     async def settled(self) -> None:
         """Waits for the alerts, posts and clean-ups the hand-off started in the background."""
         while self._tasks:
@@ -166,14 +159,14 @@ class HandOff:
     async def check_due(self) -> None:
         """Stores what the database refused, sends alerts Telegram refused, reminds and expires."""
         await self.assistant.records.replay()
-        for view in await self._db(self.escalations.unalerted):
+        for view in await off_the_loop(self.escalations.unalerted):
             await self.alert(view)
-        for view in await self._db(self.escalations.overdue, self.remind_after):
+        for view in await off_the_loop(self.escalations.overdue, self.remind_after):
             await self.remind(view)
-        for booking in await self._db(self.bookings.unposted):
+        for booking in await off_the_loop(self.bookings.unposted):
             await self.post_booking(booking)
-        for view in await self._db(self.escalations.stale, EXPIRE_AFTER):
-            if await self._db(self.escalations.expire, view.id):
+        for view in await off_the_loop(self.escalations.stale, EXPIRE_AFTER):
+            if await off_the_loop(self.escalations.expire, view.id):
                 await self._refresh_alert(view.id, note="⌛ Expired: nobody claimed it in 24 hours.")
 
     async def _post(
@@ -195,7 +188,7 @@ class HandOff:
             message_id = await self._post(alert_text(view, overdue), alert_buttons(view), urgent=view.urgent)
             if message_id is None:
                 return False
-            await self._db(self.escalations.mark_alerted, view.id, message_id, reminder=overdue)
+            await off_the_loop(self.escalations.mark_alerted, view.id, message_id, reminder=overdue)
             return True
         finally:
             self._alerting.discard(view.id)
@@ -218,7 +211,7 @@ class HandOff:
         )
 
     async def _refresh_alert(self, escalation_id: int, note: str = "") -> None:
-        view = await self._db(self.escalations.get, escalation_id)
+        view = await off_the_loop(self.escalations.get, escalation_id)
         if view is None or view.alert_message_id is None:
             return
         text = alert_text(view) + (f"\n\n{note}" if note else "")
@@ -239,15 +232,17 @@ class HandOff:
         try:
             message_id = await self._post(await self._booking_text(view), booking_buttons(view))
             if message_id is not None:
-                await self._db(self.bookings.mark_posted, view.id, message_id)
+                await off_the_loop(self.bookings.mark_posted, view.id, message_id)
         finally:
             self._alerting_bookings.discard(view.id)
 
     async def _booking_text(self, view: BookingView) -> str:
-        return booking_text(view, await self._db(self.bookings.sessions_asked, view.user_key) if view.user_key else 1)
+        return booking_text(
+            view, await off_the_loop(self.bookings.sessions_asked, view.user_key) if view.user_key else 1
+        )
 
     async def set_booking_status(self, booking_id: int, status: str, coordinator: Coordinator) -> str:
-        view = await self._db(self.bookings.set_status, booking_id, status)
+        view = await off_the_loop(self.bookings.set_status, booking_id, status)
         if view is None:
             return f"⚠️ B{booking_id} is already {status} or closed."
         if view.chat_id is not None:
@@ -273,11 +268,11 @@ class HandOff:
 
     async def talk_about_booking(self, booking_id: int, text: str, coordinator: Coordinator) -> None:
         """A coordinator replied to a booking request: connect them to the person, then send the reply."""
-        booking = await self._db(self.bookings.get, booking_id)
+        booking = await off_the_loop(self.bookings.get, booking_id)
         if booking is None or booking.status in CLOSED or booking.chat_id is None or booking.user_key is None:
             await self._post(f"B{booking_id}: this person cannot be reached from here any more.")
             return
-        view, _ = await self._db(
+        view, _ = await off_the_loop(
             self.escalations.record,
             user_key=booking.user_key,
             level="request",
@@ -290,7 +285,7 @@ class HandOff:
         if view.status != CLAIMED:
             await self.claim(view.id, coordinator)
         else:
-            current = await self._db(self.escalations.get, view.id)
+            current = await off_the_loop(self.escalations.get, view.id)
             if current is None or current.claimed_by != self._actor(coordinator):
                 await self._post(f"B{booking_id}: a colleague is already talking with this person (#{view.id}).")
                 return
@@ -305,7 +300,7 @@ class HandOff:
         escalation_id = self.connected.get(user_key)
         if escalation_id is None:
             return False
-        view = await self._db(self.escalations.get, escalation_id)
+        view = await off_the_loop(self.escalations.get, escalation_id)
         if view is None or view.status != CLAIMED or view.user_key != user_key:
             # Closed elsewhere, or the person erased their data: the bot answers again.
             self.connected.pop(user_key, None)
@@ -320,7 +315,7 @@ class HandOff:
         )
         if posted is not None:
             try:
-                await self._db(self.escalations.note_relayed, escalation_id, posted)
+                await off_the_loop(self.escalations.note_relayed, escalation_id, posted)
             except DatabaseError as error:
                 log.error("Could not note a relayed message for erasure (%s)", type(error).__name__)
         return True
@@ -330,7 +325,7 @@ class HandOff:
         """Called by the Assistant just before a person's data is erased: which of their messages
         are in the coordinators' group (the erasure deletes that record), and no more relaying."""
         try:
-            self._to_clear[user_key] = await self._db(self.escalations.group_messages_of, user_key)
+            self._to_clear[user_key] = await off_the_loop(self.escalations.group_messages_of, user_key)
         except DatabaseError as error:
             log.error("Could not find the person's messages in the group (%s)", type(error).__name__)
         self.connected.pop(user_key, None)
@@ -361,7 +356,7 @@ class HandOff:
 
     async def note_stranger(self, user_id: int, what: str) -> None:
         """Someone not listed in COORDINATOR_USER_IDS tried to act: kept in the audit log, pseudonymously."""
-        await self._db(self.escalations.audit, pseudonym("telegram", user_id, self.secret), what)
+        await off_the_loop(self.escalations.audit, pseudonym("telegram", user_id, self.secret), what)
 
     async def on_button(self, data: str, member: Coordinator) -> tuple[str, bool] | None:
         """A button under an alert or a booking request: the answer shown to the coordinator, and
@@ -388,11 +383,11 @@ class HandOff:
         return answer, answer.startswith("⚠️")
 
     async def claim(self, escalation_id: int, coordinator: Coordinator) -> str:
-        if not await self._db(self.escalations.claim, escalation_id, self._actor(coordinator)):
-            view = await self._db(self.escalations.get, escalation_id)
+        if not await off_the_loop(self.escalations.claim, escalation_id, self._actor(coordinator)):
+            view = await off_the_loop(self.escalations.get, escalation_id)
             state = view.status if view else "unknown"
             return f"⚠️ #{escalation_id} is already {state}; someone else has it."
-        view = await self._db(self.escalations.get, escalation_id)
+        view = await off_the_loop(self.escalations.get, escalation_id)
         assert view is not None
         if view.user_key is not None:
             self.connected[view.user_key] = escalation_id
@@ -410,21 +405,21 @@ class HandOff:
 
     async def take_over(self, escalation_id: int, coordinator: Coordinator) -> str:
         """A colleague takes a claimed conversation over; the log keeps who did."""
-        if not await self._db(self.escalations.take_over, escalation_id, self._actor(coordinator)):
+        if not await off_the_loop(self.escalations.take_over, escalation_id, self._actor(coordinator)):
             return f"⚠️ #{escalation_id} is not claimed; press Claim."
         await self._refresh_alert(escalation_id, note=f"🤝 Taken over by {coordinator.first_name}.")
         return f"#{escalation_id} is yours now. Reply to its messages here to write to the person."
 
     async def release(self, escalation_id: int, coordinator: Coordinator) -> str:
-        if not await self._db(self.escalations.release, escalation_id, self._actor(coordinator)):
+        if not await off_the_loop(self.escalations.release, escalation_id, self._actor(coordinator)):
             return f"⚠️ #{escalation_id} is not claimed."
         await self._disconnect(escalation_id)
         await self._refresh_alert(escalation_id, note=f"↩️ Released by {coordinator.first_name}; open again.")
         return f"#{escalation_id} is open again."
 
     async def resolve(self, escalation_id: int, coordinator: Coordinator) -> str:
-        before = await self._db(self.escalations.get, escalation_id)
-        if before is None or not await self._db(self.escalations.resolve, escalation_id, self._actor(coordinator)):
+        before = await off_the_loop(self.escalations.get, escalation_id)
+        if before is None or not await off_the_loop(self.escalations.resolve, escalation_id, self._actor(coordinator)):
             return f"⚠️ #{escalation_id} is already closed."
         if before.status == CLAIMED:
             await self._disconnect(escalation_id, before)
@@ -433,7 +428,7 @@ class HandOff:
 
     async def _disconnect(self, escalation_id: int, view: EscalationView | None = None) -> None:
         """The self-help bot takes the conversation back and shows the person the menu again."""
-        view = view or await self._db(self.escalations.get, escalation_id)
+        view = view or await off_the_loop(self.escalations.get, escalation_id)
         if view is None or view.user_key is None:
             return
         self.connected.pop(view.user_key, None)
@@ -450,7 +445,7 @@ class HandOff:
         await self.messenger.send(view.chat_id, [Reply(back, view.language), *menu])
 
     async def ask_for_note(self, escalation_id: int, coordinator: Coordinator) -> str:
-        if await self._db(self.escalations.get, escalation_id) is None:
+        if await off_the_loop(self.escalations.get, escalation_id) is None:
             return f"⚠️ There is no #{escalation_id}."
         await self._post(
             f"#{escalation_id} ✎ {coordinator.first_name}, reply to this message with your note.",
@@ -483,10 +478,10 @@ class HandOff:
             return
         escalation_id = int(match.group(1))
         if match.group(2):  # a reply to "#12 ✎ ...": a note for the log
-            saved = await self._db(self.escalations.add_note, escalation_id, self._actor(member), text)
+            saved = await off_the_loop(self.escalations.add_note, escalation_id, self._actor(member), text)
             await self._post(f"#{escalation_id} 📝 Note saved." if saved else f"There is no #{escalation_id}.")
             return
-        view = await self._db(self.escalations.get, escalation_id)
+        view = await off_the_loop(self.escalations.get, escalation_id)
         if view is None or view.status not in ACTIVE:
             await self._post(f"#{escalation_id} is closed; your message was not sent.")
         elif view.status != CLAIMED:
@@ -508,9 +503,9 @@ class HandOff:
             return "Use /escalations open, /escalations today or /escalations week."
         since = LIST_PERIODS[period]
         if since is None:
-            views = [view for view in await self._db(self.escalations.list) if view.status in ACTIVE]
+            views = [view for view in await off_the_loop(self.escalations.list) if view.status in ACTIVE]
         else:
-            views = await self._db(self.escalations.list, since=datetime.now(timezone.utc) - since)
+            views = await off_the_loop(self.escalations.list, since=datetime.now(timezone.utc) - since)
         if not views:
             return f"No escalations ({period})."
         return "\n".join([f"Escalations ({period}):", *(summary_line(view) for view in views[-50:])])
@@ -519,11 +514,11 @@ class HandOff:
         if not arguments or not arguments[0].lstrip("#").isdigit():
             return "Use /escalation followed by its number, e.g. /escalation 12."
         escalation_id = int(arguments[0].lstrip("#"))
-        view = await self._db(self.escalations.get, escalation_id)
+        view = await off_the_loop(self.escalations.get, escalation_id)
         if view is None:
             return f"There is no #{escalation_id}."
         history = [
             f"{event.at:%Y-%m-%d %H:%M} {event.kind}" + (f": {event.note}" if event.note else "")
-            for event in await self._db(self.escalations.history, escalation_id)
+            for event in await off_the_loop(self.escalations.history, escalation_id)
         ]
         return "\n".join([summary_line(view), *history])

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -19,6 +21,13 @@ from bot import PROJECT_ROOT
 log = logging.getLogger(__name__)
 
 DatabaseError = SQLAlchemyError
+T = TypeVar("T")
+
+
+async def off_the_loop(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """A blocking database call, run in a worker thread, so that a slow or locked database never
+    holds up the event loop that serves every chat."""
+    return await asyncio.to_thread(call, *args, **kwargs)
 
 
 def make_engine(url: str, wait_seconds: float = 5.0) -> Engine:

@@ -15,13 +15,11 @@ from urllib.parse import urlsplit
 from telegram import BotCommand, Update
 from telegram.ext import Application, ContextTypes
 
-from bot.conversation.assistant import Assistant
-from bot.conversation.ports import PersonRelay
 from bot.core import languages
 from bot.core.i18n import Catalogs
 from bot.telegram_front.person_handlers import PersonHandlers
 from bot.telegram_front.rate_limit import CrisisFirstRateLimiter
-from bot.telegram_front.sending import Sender, retrying
+from bot.telegram_front.sending import retrying
 
 log = logging.getLogger(__name__)
 
@@ -76,23 +74,9 @@ def command_descriptions(catalogs: Catalogs, language: str) -> list[BotCommand]:
 class TelegramFrontEnd:
     """People's private chats on Telegram, and the application's life cycle."""
 
-    def __init__(
-        self,
-        app: Application,
-        sender: Sender,
-        assistant: Assistant,
-        catalogs: Catalogs,
-        pseudonym_secret: str,
-        relay: PersonRelay | None = None,
-        coordinator_chat_id: int | None = None,
-        messages_per_minute: float = 30,
-    ) -> None:
+    def __init__(self, app: Application, catalogs: Catalogs, handlers: PersonHandlers) -> None:
         self.app = app
-        self.sender = sender
         self.catalogs = catalogs
-        handlers = PersonHandlers(
-            assistant, sender, catalogs, pseudonym_secret, relay, coordinator_chat_id, messages_per_minute
-        )
         handlers.register(app)
         app.add_error_handler(self.on_error)
 

@@ -17,6 +17,7 @@ from tests.helpers import (
     GROUP,
     TOKEN,
     alerts,
+    bot_on_standin,
     coordinator_settings,
     escalation_id,
     start_bot,
@@ -45,10 +46,7 @@ def first_reply_after(standin: TelegramStandIn, person: int, since: float) -> fl
 
 def test_a_crisis_while_sqlite_is_locked_for_10_s_is_answered_at_once_and_alerted_once_it_is_free(tmp_path):
     database = tmp_path / "bot.db"
-    standin = TelegramStandIn(TOKEN)
-    standin.start()
-    bot = start_bot(standin, DATABASE_URL=f"sqlite:///{database}", **COORDINATORS)
-    try:
+    with bot_on_standin(DATABASE_URL=f"sqlite:///{database}", **COORDINATORS) as standin:
         lock = sqlite3.connect(database)
         lock.execute("BEGIN EXCLUSIVE")  # another process holds the file for 10 s
         locked_at = sent = time.monotonic()
@@ -63,9 +61,6 @@ def test_a_crisis_while_sqlite_is_locked_for_10_s_is_answered_at_once_and_alerte
         wait_for_alert(standin, "end my life", timeout=30)
         time.sleep(4)  # more rounds of the outbox and the hand-off's timer
         assert len(alerts(standin, "end my life")) == 1, "alerted once"
-    finally:
-        stop_bot(bot)
-        standin.stop()
     assert escalations_in(database) == 1, "stored once"
 
 
@@ -102,60 +97,52 @@ def test_a_crisis_while_postgresql_is_down_is_answered_at_once_and_alerted_once_
         pytest.skip("PostgreSQL is not installed; `make test` installs it")
     server = ThrowawayPostgres()  # its own server: stopping it disturbs no other test
     url = server.start()
-    standin = TelegramStandIn(TOKEN)
-    standin.start()
-    bot = start_bot(standin, DATABASE_URL=url, **COORDINATORS)
     try:
-        server.pause()
-        sent = time.monotonic()
-        standin.send_text(903, CRISIS)
-        assert first_reply_after(standin, 903, sent) < 1.5, "the crisis reply did not wait for the database"
-        standin.wait_for(lambda: any("113" in text for text in standin.texts_to(903)), 10)
-        time.sleep(3)
-        assert alerts(standin, "end my life") == []
-        server.resume()
-        wait_for_alert(standin, "end my life", timeout=60)
-        time.sleep(4)
-        assert len(alerts(standin, "end my life")) == 1, "alerted once"
-        engine = create_engine(url)
-        with engine.connect() as connection:
-            assert connection.execute(text("SELECT count(*) FROM escalations")).scalar() == 1, "stored once"
-        engine.dispose()
+        with bot_on_standin(DATABASE_URL=url, **COORDINATORS) as standin:
+            server.pause()
+            sent = time.monotonic()
+            standin.send_text(903, CRISIS)
+            assert first_reply_after(standin, 903, sent) < 1.5, "the crisis reply did not wait for the database"
+            standin.wait_for(lambda: any("113" in text for text in standin.texts_to(903)), 10)
+            time.sleep(3)
+            assert alerts(standin, "end my life") == []
+            server.resume()
+            wait_for_alert(standin, "end my life", timeout=60)
+            time.sleep(4)
+            assert len(alerts(standin, "end my life")) == 1, "alerted once"
+            engine = create_engine(url)
+            with engine.connect() as connection:
+                assert connection.execute(text("SELECT count(*) FROM escalations")).scalar() == 1, "stored once"
+            engine.dispose()
     finally:
-        stop_bot(bot)
-        standin.stop()
         server.stop()
 
 
 def test_rasa_killed_during_a_hand_off_loses_no_message_either_way(stack):
     rasa, rasa_url = start_rasa(stack)
-    standin = TelegramStandIn(TOKEN)
-    standin.start()
-    bot = None
     try:
-        bot = start_bot(standin, RASA_URL=rasa_url, **COORDINATORS)
-        standin.send_text(904, CRISIS)
-        alert = wait_for_alert(standin, "end my life")
-        number = escalation_id(alert)
-        standin.press(ANNA, alert.message, f"esc:claim:{number}", first_name="Anna")
-        standin.wait_for(lambda: any("has joined this chat" in text for text in standin.texts_to(904)))
-        rasa.kill()
-        rasa.wait(30)
-        standin.send_text(904, "are you still there")
-        relayed = standin.wait_for(
-            lambda: [
-                c for c in standin.calls_to("sendMessage", GROUP) if c.params["text"].endswith("are you still there")
-            ]
-        )
-        standin.send_group_text(GROUP, ANNA, "Yes, I am here.", reply_to=relayed[0].message)
-        standin.wait_for(lambda: "🙋 Yes, I am here." in standin.texts_to(904))
-        standin.press(ANNA, alert.message, f"esc:release:{number}", first_name="Anna")
-        standin.wait_for(lambda: any("left the chat" in text for text in standin.texts_to(904)))
-        standin.send_text(904, "hello")
-        standin.wait_for(lambda: standin.texts_to(904)[-1].startswith("I am having trouble right now"), 30)
-        assert len(alerts(standin, "end my life")) == 1
+        with bot_on_standin(RASA_URL=rasa_url, **COORDINATORS) as standin:
+            standin.send_text(904, CRISIS)
+            alert = wait_for_alert(standin, "end my life")
+            number = escalation_id(alert)
+            standin.press(ANNA, alert.message, f"esc:claim:{number}", first_name="Anna")
+            standin.wait_for(lambda: any("has joined this chat" in text for text in standin.texts_to(904)))
+            rasa.kill()
+            rasa.wait(30)
+            standin.send_text(904, "are you still there")
+            relayed = standin.wait_for(
+                lambda: [
+                    c
+                    for c in standin.calls_to("sendMessage", GROUP)
+                    if c.params["text"].endswith("are you still there")
+                ]
+            )
+            standin.send_group_text(GROUP, ANNA, "Yes, I am here.", reply_to=relayed[0].message)
+            standin.wait_for(lambda: "🙋 Yes, I am here." in standin.texts_to(904))
+            standin.press(ANNA, alert.message, f"esc:release:{number}", first_name="Anna")
+            standin.wait_for(lambda: any("left the chat" in text for text in standin.texts_to(904)))
+            standin.send_text(904, "hello")
+            standin.wait_for(lambda: standin.texts_to(904)[-1].startswith("I am having trouble right now"), 30)
+            assert len(alerts(standin, "end my life")) == 1
     finally:
         rasa.kill()
-        if bot:
-            stop_bot(bot)
-        standin.stop()
