@@ -86,7 +86,8 @@ class ActionChangeLanguage(Action):
 
 
 class ActionHandleFallback(Action):
-    """Counts the misunderstood messages in a row, so the response can offer a volunteer."""
+    """Counts the misunderstood messages in a row, so the response can offer a volunteer, and tells
+    the front end (which answers warmly instead in the day after a crisis)."""
 
     def name(self) -> str:
         return "action_handle_fallback"
@@ -99,6 +100,7 @@ class ActionHandleFallback(Action):
             if ((event.get("parse_data") or {}).get("intent") or {}).get("name") != FALLBACK_INTENT:
                 break
             misses += 1
+        dispatcher.utter_message(json_message=protocol.not_understood())
         return [SlotSet("fallback_repeated", misses >= MISSES_BEFORE_OFFERING_A_VOLUNTEER)]
 
 

@@ -22,7 +22,7 @@ from bot.conversation.outbox import FILE_NAME, Outbox, keep_replaying
 from bot.conversation.rasa_client import RasaClient
 from bot.coordinators.group_handlers import GroupHandlers
 from bot.coordinators.handoff import CoordinatorGroup, HandOff
-from bot.core import language_id
+from bot.core import language_id, languages
 from bot.core.i18n import default_catalogs
 from bot.core.identity import pseudonym
 from bot.settings import Settings
@@ -127,6 +127,8 @@ async def run(settings: Settings, language: str | None) -> int:
             bookings=bookings,
             outbox=Outbox(settings.run_dir / FILE_NAME),
         )
+        if untranslated := assistant.catalogs.untranslated(list(languages.SUPPORTED), "safety"):
+            logging.getLogger(__name__).warning("Crisis texts shown in English (no translation): %s", untranslated)
         stop_task = asyncio.create_task(stop.wait())
         if settings.telegram_token:
             front, handoff = telegram_parts(settings, assistant, escalations, bookings)

@@ -52,6 +52,8 @@ class TelegramStandIn:
         self.updates: list[dict[str, Any]] = []
         # (method, chat id or None for any chat) → [(status, retry_after)]
         self.faults: dict[tuple[str, str | None], list[tuple[int, int]]] = {}
+        # (method, chat id or None) → (until when, by time.monotonic(), status): an outage of some length
+        self.outages: dict[tuple[str, str | None], tuple[float, int]] = {}
         self._update_ids = itertools.count(1)
         self._confirmed = 0
         self._by_chat: dict[tuple[str, str], list[Call]] = {}
@@ -160,6 +162,11 @@ class TelegramStandIn:
         with self._lock:
             self.faults.setdefault(key, []).extend([(status, retry_after)] * times)
 
+    def fail_for(self, method: str, seconds: float, status: int = 502, chat_id: int | None = None) -> None:
+        """Every call of `method` (to `chat_id`, or any chat) fails with `status` for `seconds`."""
+        with self._lock:
+            self.outages[(method, None if chat_id is None else str(chat_id))] = (time.monotonic() + seconds, status)
+
     def send_group_text(
         self, chat_id: int, user_id: int, text: str, reply_to: dict[str, Any] | None = None, first_name: str = "Anna"
     ) -> None:
@@ -233,6 +240,9 @@ class TelegramStandIn:
             chat = str(params.get("chat_id"))
             queued = self.faults.get((method, chat)) or self.faults.get((method, None))
             fault = queued.pop(0) if queued else None
+            outage = self.outages.get((method, chat)) or self.outages.get((method, None))
+            if fault is None and outage and time.monotonic() < outage[0]:
+                fault = (outage[1], 1)
             refusal = None if fault else self._refusal(method, params)
             call = Call(method, params, accepted=fault is None and refusal is None)
             self.calls.append(call)

@@ -40,6 +40,7 @@ from bot.core.safety.responses import (
     answered_no,
     check_in,
     crisis_messages,
+    not_understood_after_crisis,
     repeated_crisis_messages,
     residence_confirmation,
 )
@@ -437,6 +438,19 @@ class Assistant:
             return Assessment(Level.NONE, ("unknown_script",), (), assessment.nets, assessment.scores)
         return with_rasa(assessment, await self.rasa.parse(cut_for_nlu(text)))
 
+    async def _after_crisis(self, user_key: str) -> bool:
+        """Whether the person had a crisis reply in the last CRISIS_MEMORY (from this process's memory,
+        or the stored crisis state; unknown counts as yes, so the warmer answer is given)."""
+        answered = self.answered.get(user_key)
+        if answered is not None and time.monotonic() - answered[0] < CRISIS_MEMORY.total_seconds():
+            return True
+        try:
+            state = await asyncio.wait_for(off_the_loop(self.users.crisis, user_key), QUICK_READ_SECONDS)
+        except (DatabaseError, asyncio.TimeoutError) as error:
+            log.error("The person's recent crisis could not be read (%s)", type(error).__name__)
+            return True
+        return state is not None and datetime.now(timezone.utc) - state.since <= CRISIS_MEMORY
+
     def _answers_yes(self, user_key: str, text: str) -> bool:
         """A "yes" in words, in any language, soon after the question was asked."""
         asked = self.asked.get(user_key)
@@ -672,6 +686,8 @@ class Assistant:
             return await self.erasure_question(user_key)
         if asked.request is Request.STORE_BOOKING and asked.booking is not None:
             return await self.store_booking(user_key, asked.booking)
+        if asked.not_understood and await self._after_crisis(user_key):
+            return self._as_replies(not_understood_after_crisis(self.catalogs, language), language)
         switched = languages.normalize(asked.language)
         if switched:
             await self._set_chosen_language(user_key, switched)

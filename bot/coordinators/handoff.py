@@ -25,6 +25,7 @@ from datetime import datetime, timedelta, timezone
 from bot.conversation.assistant import Assistant, booking_saved
 from bot.conversation.ports import Keyboard, Messenger, ReplyPrompt
 from bot.conversation.replies import Reply
+from bot.coordinators import texts
 from bot.coordinators.texts import (
     ERASED,
     ONLY_COORDINATORS,
@@ -35,6 +36,7 @@ from bot.coordinators.texts import (
     level_name,
     summary_line,
 )
+from bot.core import languages
 from bot.core.i18n import Catalogs
 from bot.core.identity import pseudonym
 from bot.core.person_limits import PerPersonLimit
@@ -117,9 +119,11 @@ class HandOff:
     # --- life cycle ----------------------------------------------------------------------------
     def start(self) -> None:
         """Reconnects claimed escalations after a restart, starts the reminder timer, and tells the
-        group when the safety screen runs without its model net."""
+        group when the safety screen runs without its model net or crisis texts show in English."""
         if self.assistant.screen.problem:
             self._spawn(self._post(f"⚠️ Safety screen: {self.assistant.screen.problem}. Please tell a maintainer."))
+        if untranslated := self.catalogs.untranslated(list(languages.SUPPORTED), "safety"):
+            self._spawn(self._post(texts.untranslated_crisis_texts(untranslated)))
         self.connected = {
             view.user_key: view.id for view in self.escalations.list(status=CLAIMED) if view.user_key is not None
         }

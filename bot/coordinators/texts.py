@@ -19,7 +19,11 @@ LEVEL_NAMES = {
     "third_party": "someone else at risk",
     "violence": "violence at home",
 }
-RESIDENCE_NAMES = {"azc": "reception centre (azc): GZA Praktijklijn", "municipality": "municipality: own GP"}
+RESIDENCE_NAMES = {
+    "azc": "reception centre (azc): GZA Praktijklijn",
+    "municipality": "municipality: own GP",
+    "other": "elsewhere or not said: both routes shown",
+}
 #: What an older relayed message is overwritten with once the person erased their data.
 ERASED = "🗑️ Erased at the person's request."
 ONLY_COORDINATORS = "Only coordinators listed in COORDINATOR_USER_IDS can do this."
@@ -90,6 +94,14 @@ def booking_buttons(view: BookingView) -> Keyboard:
         return ()
     buttons = [("🗓️ Scheduled", "scheduled"), ("✅ Done", "done"), ("✖️ Cancelled", "cancelled")]
     return ([Button(title, f"book:{status}:{view.id}") for title, status in buttons],)
+
+
+def untranslated_crisis_texts(missing: dict[str, int]) -> str:
+    counts = ", ".join(f"{language} ({count})" for language, count in sorted(missing.items()))
+    return (
+        f"⚠️ Some crisis texts are not translated yet: {counts}. People writing in these languages see "
+        "those texts in English, with the right numbers. Please ask a translator (docs/translators.md)."
+    )
 
 
 def summary_line(view: EscalationView) -> str:

@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
 from bot import PROJECT_ROOT
@@ -80,6 +81,22 @@ class Catalogs:
 
     def for_language(self, language: str) -> Translator:
         return Translator(self, language)
+
+    def untranslated(self, languages: list[str], context: str) -> dict[str, int]:
+        """How many texts of `context` (in locales/messages.pot) each language shows in English: not
+        translated yet, fuzzy, or translated from an older English text."""
+        try:
+            with (self.locales_dir / f"{DOMAIN}.pot").open("rb") as handle:
+                wanted = [message.id for message in read_po(handle) if message.id and message.context == context]
+        except Exception as error:  # a missing or broken template: nothing to compare with
+            log.error("The catalog template cannot be read (%s)", type(error).__name__)
+            return {}
+        missing = {
+            language: sum(1 for text in wanted if self.pgettext(language, context, text) == text)
+            for language in languages
+            if language != "en"
+        }
+        return {language: count for language, count in missing.items() if count}
 
 
 class Translator:

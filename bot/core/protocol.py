@@ -8,6 +8,8 @@ only through this module, so a key cannot drift between them.
 - `set_language`: the person chose a language (`ActionChangeLanguage`); the front end stores it.
 - `safety_level`: Rasa's risk intents heard risk (`ActionFlagRisk`); the front end answers.
 - `front_end`: a request (Request) the front end carries out; `store_booking` comes with `booking`.
+- `not_understood`: the model did not understand the message (`ActionHandleFallback`); after a
+  crisis the front end answers warmly instead.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ SET_LANGUAGE = "set_language"
 SAFETY_LEVEL = "safety_level"
 FRONT_END = "front_end"
 BOOKING = "booking"
+NOT_UNDERSTOOD = "not_understood"
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,10 @@ def request(what: Request) -> dict[str, Any]:
     return {FRONT_END: what.value}
 
 
+def not_understood() -> dict[str, Any]:
+    return {NOT_UNDERSTOOD: True}
+
+
 def store_booking(answers: BookingAnswers) -> dict[str, Any]:
     return {FRONT_END: Request.STORE_BOOKING.value, BOOKING: dict(answers)}
 
@@ -71,6 +78,7 @@ class FrontEndPayloads:
     safety_level: str | None = None
     request: Request | None = None
     booking: BookingAnswers | None = None
+    not_understood: bool = False
 
 
 def read(customs: Iterable[Mapping[str, Any]]) -> FrontEndPayloads:
@@ -78,7 +86,9 @@ def read(customs: Iterable[Mapping[str, Any]]) -> FrontEndPayloads:
     language = safety_level = None
     wanted: Request | None = None
     booking: BookingAnswers | None = None
+    missed = False
     for custom in customs:
+        missed = missed or custom.get(NOT_UNDERSTOOD) is True
         if language is None and isinstance(custom.get(SET_LANGUAGE), str):
             language = custom[SET_LANGUAGE]
         if safety_level is None and isinstance(custom.get(SAFETY_LEVEL), str):
@@ -87,7 +97,7 @@ def read(customs: Iterable[Mapping[str, Any]]) -> FrontEndPayloads:
             wanted = Request(custom[FRONT_END])
             if wanted is Request.STORE_BOOKING:
                 booking = _booking(custom.get(BOOKING))
-    return FrontEndPayloads(language, safety_level, wanted, booking)
+    return FrontEndPayloads(language, safety_level, wanted, booking, missed)
 
 
 def _booking(data: object) -> BookingAnswers:

@@ -22,7 +22,9 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
 from bot.conversation.ports import Keyboard, ReplyPrompt
 from bot.conversation.replies import Reply
+from bot.core.languages import is_rtl
 from bot.core.protocol import Button
+from bot.core.text_direction import mark_right_to_left
 from bot.telegram_front.rate_limit import IF_IDLE, URGENT
 
 log = logging.getLogger(__name__)
@@ -145,7 +147,8 @@ class Sender:
         for reply in replies:
             if reply.clears_chat:
                 await self.delete_recent_messages(chat_id)
-            pieces = split_message(reply.text) if reply.text else []
+            text = mark_right_to_left(reply.text) if is_rtl(reply.language) else reply.text
+            pieces = split_message(text) if text else []
             buttons = keyboard(reply.buttons)
             for index, piece in enumerate(pieces):
                 buttons_here = buttons if index == len(pieces) - 1 else None

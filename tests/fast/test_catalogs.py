@@ -9,7 +9,8 @@ import pytest
 from babel.messages.pofile import read_po
 
 from bot.core.i18n import Catalogs
-from bot.core.languages import SUPPORTED
+from bot.core.languages import SUPPORTED, is_rtl
+from bot.core.text_direction import RLM, mark_right_to_left, starts_left_to_right
 from tests.helpers import ROOT
 
 TRANSLATED = [code for code in SUPPORTED if code != "en"]
@@ -50,6 +51,41 @@ def test_the_template_is_up_to_date_with_the_domain():
         in_domain = {(context, text) for _, _, (context, text), _ in extract_domain(handle, None, None, None)}
     in_template = {(message.context, message.id) for message in template() if message.id}
     assert in_domain - in_template == set(), "run `make extract`"
+
+
+def test_the_template_is_up_to_date_with_the_code():
+    """A text changed in the code but not extracted would be shown in English to everyone."""
+    from babel.messages.extract import extract_from_dir
+
+    in_code = {
+        (context, message)
+        for directory in ("bot", "actions")
+        for _, _, message, _, context in extract_from_dir(ROOT / directory, method_map=[("**.py", "python")])
+        if context and isinstance(message, str)
+    }
+    in_template = {(message.context, message.id) for message in template() if message.id}
+    assert in_code - in_template == set(), "run `make extract`"
+
+
+@pytest.mark.parametrize("language", [code for code in TRANSLATED if is_rtl(code)])
+def test_no_right_to_left_line_starts_with_latin_text(language):
+    """Telegram would show such a line left to right, in the wrong order."""
+    wrong = [
+        f"{message.context}: {line}"
+        for message in catalog(language)
+        if message.id and message.string
+        for line in message.string.split("\n")
+        if starts_left_to_right(line)
+    ]
+    for article in sorted((ROOT / "content" / language).glob("*.md")):
+        lines = article.read_text(encoding="utf-8").splitlines()
+        wrong += [f"{article.name}:{n}: {line}" for n, line in enumerate(lines, 1) if starts_left_to_right(line)]
+    assert wrong == [], "start the line with a word in the language (see docs/translators.md)"
+
+
+def test_right_to_left_replies_get_a_mark_before_a_line_that_starts_in_latin():
+    text = "مرحبا\n113 Zelfmoordpreventie: اتصل\nEnglish only"
+    assert mark_right_to_left(text).split("\n") == ["مرحبا", RLM + "113 Zelfmoordpreventie: اتصل", "English only"]
 
 
 def test_a_missing_catalog_shows_english(tmp_path):

@@ -212,3 +212,33 @@ def test_coordinators_read_the_log_in_the_group(parts: Parts, handoff: HandOff, 
         assert messenger.posts[-1].text == ONLY_COORDINATORS
 
     asyncio.run(scenario())
+
+
+def test_the_coordinators_are_told_once_at_start_when_crisis_texts_would_show_in_english(
+    parts: Parts, messenger: FakeMessenger, tmp_path
+):
+    """A crisis text changed in English but not yet in Persian: Persian readers see the English
+    text with the right numbers, and the coordinators hear of it."""
+    import shutil
+
+    from bot.core.i18n import Catalogs
+    from tests.helpers import ROOT
+
+    locales = tmp_path / "locales"
+    shutil.copytree(ROOT / "locales", locales)
+    (locales / "fa" / "LC_MESSAGES" / "messages.mo").unlink()
+    group = CoordinatorGroup(chat_id=-100, user_ids=frozenset({SARA.user_id}))
+
+    async def start(catalogs: Catalogs) -> list[str]:
+        messenger.posts.clear()
+        handoff = HandOff(
+            messenger, parts.assistant, parts.escalations, parts.bookings, catalogs, group, "s", timedelta(minutes=10)
+        )
+        handoff.start()
+        await settle(handoff)
+        await handoff.stop()
+        return [post.text for post in messenger.posts]
+
+    assert not any("not translated" in text for text in asyncio.run(start(default_catalogs())))
+    [notice] = [text for text in asyncio.run(start(Catalogs(locales))) if "not translated" in text]
+    assert "fa (" in notice and "uk" not in notice

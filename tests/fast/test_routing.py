@@ -129,9 +129,15 @@ def test_delete_asks_first_and_erases_only_when_confirmed(parts: Parts):
 def test_the_payload_contract_reads_what_the_actions_write():
     answers = protocol.BookingAnswers(session_language="العربية (ar)", times="mornings", contact="chat")
     read = protocol.read(
-        [protocol.language_chosen("ar"), protocol.risk_heard("acute"), protocol.store_booking(answers), {"x": 1}]
+        [
+            protocol.language_chosen("ar"),
+            protocol.risk_heard("acute"),
+            protocol.store_booking(answers),
+            protocol.not_understood(),
+            {"x": 1},
+        ]
     )
-    assert read == protocol.FrontEndPayloads("ar", "acute", protocol.Request.STORE_BOOKING, answers)
+    assert read == protocol.FrontEndPayloads("ar", "acute", protocol.Request.STORE_BOOKING, answers, True)
     assert protocol.read([{"front_end": "unknown"}, {"set_language": 5}]) == protocol.FrontEndPayloads()
 
 
@@ -149,3 +155,27 @@ def test_acute_risk_after_distress_gets_the_whole_acute_reply(parts: Parts):
     say(parts, "I haven't slept for days and I can't stop crying")
     acute = say(parts, "I have decided to end my life tonight")
     assert acute[0].startswith("Thank you for telling me"), "distress first, then acute: the whole reply"
+
+
+def test_in_the_day_after_a_crisis_a_message_rasa_did_not_understand_gets_a_warm_answer(parts: Parts):
+    not_understood = [BotMessage(text="Sorry, I did not understand."), BotMessage(custom=protocol.not_understood())]
+    parts.rasa.answers("blue window tuesday", *not_understood)
+    assert say(parts, "blue window tuesday") == ["Sorry, I did not understand."], "no crisis: the usual answer"
+    say(parts, "I have decided to end my life tonight")
+    [warm] = answer(parts, "blue window tuesday")
+    assert not warm.text.startswith("Sorry") and "I am here" in warm.text
+    assert "0800-0113" in warm.text and "113.nl" in warm.text and "112" in warm.text
+    assert {b.payload for b in warm.buttons} == {"/ask_stress", "/request_human"}
+
+
+def test_after_a_crisis_stored_yesterday_the_warm_answer_holds_in_a_new_process(parts: Parts):
+    from datetime import datetime, timedelta, timezone
+
+    from bot.storage.users import CrisisState
+
+    parts.rasa.answers("blue window tuesday", BotMessage(text="Sorry"), BotMessage(custom=protocol.not_understood()))
+    hours_ago = datetime.now(timezone.utc) - timedelta(hours=20)
+    parts.users.set_crisis(PERSON, CrisisState(level="acute", since=hours_ago))
+    assert "0800-0113" in say(parts, "blue window tuesday")[0]
+    parts.users.set_crisis(PERSON, CrisisState(level="acute", since=hours_ago - timedelta(hours=5)))
+    assert say(parts, "blue window tuesday") == ["Sorry"], "after a day the usual answer returns"

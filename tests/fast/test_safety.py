@@ -155,11 +155,33 @@ def test_the_gp_route_is_asked_once_and_remembered():
     assert not any(b.payload.startswith("/residence") for r in later for b in r.buttons)
 
 
-def test_distress_gets_the_gp_message_before_any_emergency_number():
+def test_distress_gets_the_gp_message_first_then_the_crisis_line_but_not_the_emergency_number():
     [replies] = crisis_conversation("en", ["I haven't slept for days and I can't stop crying"])
     text = "\n".join(reply.text for reply in replies)
     assert "doctor" in text and "112" not in text
+    assert text.index("doctor") < text.index("0800-0113"), "the doctor first"
+    assert "113.nl" in text, "signs of distress overlap with thoughts nobody said aloud: 113 too"
     assert "/ask_stress" in [b.payload for r in replies for b in r.buttons]
+
+
+def test_someone_who_would_rather_not_say_where_they_live_gets_both_doctor_routes(language):
+    crisis, after = crisis_conversation(language, [ACUTE[language], "/residence other"])
+    assert "/residence other" in [b.payload for r in crisis for b in r.buttons]
+    text = "\n".join(reply.text for reply in after)
+    assert "088-1122112" in text and "huisartsenpost" in text
+    assert looks_written_in(language, text)
+
+
+def test_the_question_where_someone_lives_says_no_address_is_needed():
+    [crisis] = crisis_conversation("en", [ACUTE["en"]])
+    question = next(r.text for r in crisis if any(b.payload.startswith("/residence") for b in r.buttons))
+    assert "do not need your address" in question
+
+
+def test_phone_numbers_are_shown_in_the_international_form_too_and_the_chat_as_a_link():
+    [crisis] = crisis_conversation("en", [ACUTE["en"]])
+    text = "\n".join(reply.text for reply in crisis)
+    assert "+31-800-0113" in text and "https://www.113.nl" in text
 
 
 def test_someone_else_at_risk_gets_guidance_for_helpers():
@@ -177,6 +199,7 @@ def test_after_a_crisis_the_assistant_checks_in_once_even_after_start():
     texts = [[reply.text for reply in replies] for replies in answers]
     assert [expected in answer for answer in texts] == [False, False, False, True, False, False]
     assert texts[3][0] == expected and "113" in expected and looks_written_in("ar", expected)
+    assert "0800-0113" in expected, "the free number: many people have prepaid phones without credit"
 
 
 def test_someone_asking_for_a_friend_is_not_checked_in_on_as_if_in_crisis():

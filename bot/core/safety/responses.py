@@ -14,33 +14,52 @@ from bot.core.safety.screen import Assessment, Level
 
 RESIDENCE_AZC = "azc"
 RESIDENCE_MUNICIPALITY = "municipality"
-RESIDENCES = (RESIDENCE_AZC, RESIDENCE_MUNICIPALITY)
+#: Does not know, or would rather not say (a municipal or emergency shelter, temporary protection):
+#: both routes are shown.
+RESIDENCE_OTHER = "other"
+RESIDENCES = (RESIDENCE_AZC, RESIDENCE_MUNICIPALITY, RESIDENCE_OTHER)
 
 
 def _fill(text: str) -> str:
     return text.format(**load_resources())
 
 
+def _azc_route(t: Translator) -> str:
+    return _fill(
+        t.pgettext(
+            "safety",
+            "People who live in a reception centre (azc) can call the {gp_azc_line_name} at any time: "
+            "{gp_azc_line_phone}. You can ask for an interpreter.",
+        )
+    )
+
+
+def _own_doctor_route(t: Translator) -> str:
+    return t.pgettext(
+        "safety",
+        "People who live in a town call their own doctor (huisarts). In the evening, at night and at the "
+        "weekend, call the out-of-hours doctors' service (huisartsenpost).",
+    )
+
+
 def gp_route(t: Translator, residence: str | None) -> tuple[str, list[Button]]:
-    """How to reach a doctor, or the question where the person lives."""
+    """How to reach a doctor, or the question where the person lives (never their address)."""
+    please = t.pgettext("safety", "Please also contact a doctor.")
     if residence == RESIDENCE_AZC:
-        text = t.pgettext(
-            "safety",
-            "Please also contact a doctor. People who live in a reception centre (azc) can call the "
-            "{gp_azc_line_name}: {gp_azc_line_phone}. You can ask for an interpreter.",
-        )
-        return _fill(text), []
+        return f"{please} {_azc_route(t)}", []
     if residence == RESIDENCE_MUNICIPALITY:
-        text = t.pgettext(
-            "safety",
-            "Please also contact your own doctor (huisarts). In the evening, at night and at the weekend, "
-            "call the out-of-hours doctors' service (huisartsenpost).",
-        )
-        return text, []
-    question = t.pgettext("safety", "Please also contact a doctor. Where do you live now? Then I can show you how.")
+        return f"{please} {_own_doctor_route(t)}", []
+    if residence == RESIDENCE_OTHER:
+        return f"{please}\n• {_azc_route(t)}\n• {_own_doctor_route(t)}", []
+    question = t.pgettext(
+        "safety",
+        "Please also contact a doctor. Do you live in an asylum centre (azc) or somewhere else? I only ask so "
+        "I can show you the right doctor. I do not need your address.",
+    )
     return question, [
-        Button(t.pgettext("button", "🏠 In a reception centre (azc)"), f"/residence {RESIDENCE_AZC}"),
+        Button(t.pgettext("button", "🏠 In an asylum centre (azc)"), f"/residence {RESIDENCE_AZC}"),
         Button(t.pgettext("button", "🏘️ In a house in a town"), f"/residence {RESIDENCE_MUNICIPALITY}"),
+        Button(t.pgettext("button", "🤷 Somewhere else, or I'd rather not say"), f"/residence {RESIDENCE_OTHER}"),
     ]
 
 
@@ -53,6 +72,26 @@ def emergency_numbers(t: Translator) -> str:
             "or {crisis_line_free_phone} (free), or chat at {crisis_line_chat}.",
         )
     )
+
+
+def crisis_line_for_distress(t: Translator) -> str:
+    """For severe distress: 113 too, because its signs overlap with thoughts nobody said aloud."""
+    return _fill(
+        t.pgettext(
+            "safety",
+            "If you have thoughts of not wanting to live, you can talk to {crisis_line_name} day and night: "
+            "call {crisis_line_phone} or {crisis_line_free_phone} (free), or chat at {crisis_line_chat}.",
+        )
+    )
+
+
+def calm_button(t: Translator) -> Button:
+    return Button(t.pgettext("button", "🌬️ Calming exercise"), "/ask_stress")
+
+
+def person_button(t: Translator) -> Button:
+    """Asks for a coordinator; the answer says honestly when one will write (office hours)."""
+    return Button(t.pgettext("button", "🙋 Ask for a person"), "/request_human")
 
 
 #: The answers to the direct question (Level.ASK).
@@ -95,15 +134,12 @@ def violence_messages(t: Translator) -> list[tuple[str, list[Button]]]:
         "{violence_line_name} helps with violence at home: call {violence_line_phone}, free, day and night. "
         "You do not have to give your name.",
     )
-    person = Button(t.pgettext("button", "🙋 Talk to a person now"), "/request_human")
-    return [(_fill(text), [person])]
+    return [(_fill(text), [person_button(t)])]
 
 
 def still_here(t: Translator) -> tuple[str, list[Button]]:
-    calm = Button(t.pgettext("button", "🌬️ Calm down (stress)"), "/ask_stress")
-    person = Button(t.pgettext("button", "🙋 Talk to a person now"), "/request_human")
     text = t.pgettext("safety", "I am still here. You can keep writing to me, or do a short calming exercise with me.")
-    return text, [calm, person]
+    return text, [calm_button(t), person_button(t)]
 
 
 def repeated_crisis_messages(
@@ -122,8 +158,6 @@ def crisis_messages(
 ) -> list[tuple[str, list[Button]]]:
     """The messages for a risk level, in order, each with its buttons."""
     t = catalogs.for_language(language)
-    calm = Button(t.pgettext("button", "🌬️ Calm down (stress)"), "/ask_stress")
-    person = Button(t.pgettext("button", "🙋 Talk to a person now"), "/request_human")
     if assessment.level is Level.ACUTE:
         return [
             (
@@ -168,7 +202,11 @@ def crisis_messages(
             [],
         ),
         gp_route(t, residence),
-        (t.pgettext("safety", "For right now, a short calming exercise may help a little."), [calm, person]),
+        (crisis_line_for_distress(t), []),
+        (
+            t.pgettext("safety", "For right now, a short calming exercise may help a little."),
+            [calm_button(t), person_button(t)],
+        ),
     ]
 
 
@@ -184,7 +222,20 @@ def check_in(catalogs: Catalogs, language: str) -> list[tuple[str, list[Button]]
     text = t.pgettext(
         "safety",
         "Earlier you told me that things were very hard. How are you now? If it gets too much, "
-        "{crisis_line_name} is there day and night: {crisis_line_phone} or {crisis_line_chat}. "
+        "{crisis_line_name} is there day and night: call {crisis_line_phone} or {crisis_line_free_phone} (free), "
+        "or chat at {crisis_line_chat}. If your life is in danger, call {emergency_number}.",
+    )
+    return [(_fill(text), [calm_button(t)])]
+
+
+def not_understood_after_crisis(catalogs: Catalogs, language: str) -> list[tuple[str, list[Button]]]:
+    """Instead of "Sorry, I did not understand" in the day after a crisis: the door stays open."""
+    t = catalogs.for_language(language)
+    text = t.pgettext(
+        "safety",
+        "I did not understand everything you wrote; I am only a simple program. But I am here, and what you "
+        "write matters. If it gets too much, {crisis_line_name} is there day and night: call "
+        "{crisis_line_phone} or {crisis_line_free_phone} (free), or chat at {crisis_line_chat}. "
         "If your life is in danger, call {emergency_number}.",
     )
-    return [(_fill(text), [Button(t.pgettext("button", "🌬️ Calm down (stress)"), "/ask_stress")])]
+    return [(_fill(text), [calm_button(t), person_button(t)])]
