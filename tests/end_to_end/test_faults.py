@@ -64,10 +64,20 @@ def test_a_crisis_while_sqlite_is_locked_for_10_s_is_answered_at_once_and_alerte
     assert escalations_in(database) == 1, "stored once"
 
 
-def test_the_bot_killed_right_after_a_crisis_reply_alerts_the_coordinators_once_after_restarting(tmp_path):
-    database = tmp_path / "bot.db"
+def escalations_at(url: str) -> int:
+    engine = create_engine(url, future=True)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT count(*) FROM escalations")).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def test_the_bot_killed_right_after_a_crisis_reply_alerts_the_coordinators_once_after_restarting(
+    tmp_path, database_url: str
+):
     run_dir = Path(tempfile.mkdtemp(prefix="bot-run-", dir=tmp_path))  # the outbox's journal survives the kill
-    settings = {"DATABASE_URL": f"sqlite:///{database}", "RUN_DIR": str(run_dir), **COORDINATORS}
+    settings = {"DATABASE_URL": database_url, "RUN_DIR": str(run_dir), **COORDINATORS}
     standin = TelegramStandIn(TOKEN)
     standin.start()
     first = start_bot(standin, **settings)
@@ -87,7 +97,7 @@ def test_the_bot_killed_right_after_a_crisis_reply_alerts_the_coordinators_once_
         if second is not None:
             stop_bot(second)
         standin.stop()
-    assert escalations_in(database) == 1, "stored once"
+    assert escalations_at(database_url) == 1, "stored once"
 
 
 def test_a_crisis_while_postgresql_is_down_is_answered_at_once_and_alerted_once_it_is_back():

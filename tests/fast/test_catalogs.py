@@ -10,7 +10,7 @@ from babel.messages.pofile import read_po
 
 from bot.core.i18n import Catalogs
 from bot.core.languages import SUPPORTED, is_rtl
-from bot.core.text_direction import RLM, mark_right_to_left, starts_left_to_right
+from bot.core.text_direction import LRI, PDI, RLM, mark_right_to_left, starts_left_to_right
 from tests.helpers import ROOT
 
 TRANSLATED = [code for code in SUPPORTED if code != "en"]
@@ -86,6 +86,8 @@ def test_no_right_to_left_line_starts_with_latin_text(language):
 def test_right_to_left_replies_get_a_mark_before_a_line_that_starts_in_latin():
     text = "مرحبا\n113 Zelfmoordpreventie: اتصل\nEnglish only"
     assert mark_right_to_left(text).split("\n") == ["مرحبا", RLM + "113 Zelfmoordpreventie: اتصل", "English only"]
+    number = mark_right_to_left("اتصل 0800-0113 / +31-800-0113 (مجاني)")
+    assert LRI + "+31-800-0113" + PDI in number, "the plus stays in front of the number"
 
 
 def test_a_missing_catalog_shows_english(tmp_path):

@@ -18,7 +18,7 @@ import yaml
 from bot.core.languages import ARABIC_SCRIPT
 from bot.core.safety.normalize import normalize
 
-LEVELS = ("acute", "third_party", "distress")
+LEVELS = ("acute", "violence", "third_party", "distress")
 
 
 class LexiconError(ValueError):

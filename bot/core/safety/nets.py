@@ -121,6 +121,8 @@ def decide(lexical: Assessment, scores: dict[str, float] | None, thresholds: Thr
         return result(Level.ASK if everyday else Level.ACUTE)
     if top == "acute":
         return result(Level.ACUTE, "model_acute")
+    if lexical.level is Level.VIOLENCE:  # no idiom to veto: the reply informs, it does not alarm
+        return result(Level.VIOLENCE)
     if lexical.level is Level.THIRD_PARTY and not everyday:
         return result(Level.THIRD_PARTY)
     if top is not None:

@@ -108,11 +108,10 @@ class SafetyScreen:
         if found[Level.THIRD_PARTY]:
             # "My friend talks about suicide": the word names no person, the sentence names someone else.
             found[Level.ACUTE] -= generic
-        for level in (Level.ACUTE, Level.THIRD_PARTY, Level.DISTRESS):
+        ranked = (Level.ACUTE, Level.VIOLENCE, Level.THIRD_PARTY, Level.DISTRESS)  # the first found answers
+        for level in ranked:
             if found[level]:
-                categories = sorted(
-                    set().union(*(found[lv] for lv in (Level.ACUTE, Level.THIRD_PARTY, Level.DISTRESS)))
-                )
+                categories = sorted(set().union(*(found[lv] for lv in ranked)))
                 only_negated = level is Level.DISTRESS and all(c.endswith("_negated") for c in found[level])
                 return Assessment(
                     level, tuple(categories), tuple(matched_languages), ("lexicon",), negated=negated and only_negated
