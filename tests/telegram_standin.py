@@ -208,8 +208,13 @@ class TelegramStandIn:
         return result
 
     def texts_to(self, chat_id: int) -> list[str]:
-        """The texts delivered to a chat, in order (refused attempts are not deliveries)."""
-        return [c.params.get("text", "") for c in self.calls_to("sendMessage", chat_id) if c.accepted]
+        """The texts delivered to a chat, in order (refused attempts are not deliveries), as a person
+        reads them: without the invisible direction marks of right-to-left replies."""
+        return [
+            c.params.get("text", "").replace("\u200e", "").replace("\u200f", "")
+            for c in self.calls_to("sendMessage", chat_id)
+            if c.accepted
+        ]
 
     def wait_for(self, condition: Callable[[], Any], timeout: float = 60) -> Any:
         deadline = time.monotonic() + timeout

@@ -1,10 +1,14 @@
-"""Right-to-left text in a client that picks each line's direction from its first letter.
+"""Right-to-left text in a client that lays out each line by the Unicode bidirectional algorithm.
 
 Telegram lays out a line left to right when its first strong character is Latin, so an Arabic
 line that begins with "113 Zelfmoordpreventie" or a link is shown in the wrong order. Catalogs and
-articles are checked for such lines (`starts_left_to_right`), and replies in a right-to-left
-language get a right-to-left mark before any line that still starts so, and their international
-phone numbers a left-to-right isolate (`mark_right_to_left`).
+articles are checked for such lines (`starts_left_to_right`).
+
+Numbers need help too: after Arabic or Persian letters, the algorithm reads digits as Arabic
+numbers, and "0800-0113 / +31-800-0113" falls apart into "0113-0800 / 0113-800-31+". A
+left-to-right mark on both sides of every run of digits keeps it whole and in reading order, and
+keeps "113 Zelfmoordpreventie" together (`mark_right_to_left`, for every reply in a right-to-left
+language).
 """
 
 from __future__ import annotations
@@ -12,11 +16,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-RLM = "\u200f"
-#: Left-to-right isolate: "+31-800-0113" in a right-to-left line would otherwise show "31-800-0113+".
-LRI, PDI = "\u2066", "\u2069"
-_INTERNATIONAL_NUMBER = re.compile(r"\+\d[\d\- ]*\d")
+RLM, LRM = "\u200f", "\u200e"
 _RIGHT_TO_LEFT = {"R", "AL"}
+#: A number as people copy it: digits with - / + . : and spaces between them ("0800-0113 / +31-800-0113").
+_NUMBER = re.compile(r"(?<![\w./:@-])\+?\d(?:[\d\-/+.: ]*\d)?(?![\w/@]|\.\w)")  # not inside a link
 
 
 def first_strong_direction(line: str) -> str | None:
@@ -28,7 +31,7 @@ def first_strong_direction(line: str) -> str | None:
         direction = unicodedata.bidirectional(char)
         if direction == "L":
             return "L"
-        if direction in _RIGHT_TO_LEFT or char == RLM:
+        if direction in _RIGHT_TO_LEFT:
             return "R"
     return None
 
@@ -42,13 +45,13 @@ def _has_right_to_left(line: str) -> bool:
 
 
 def mark_right_to_left(text: str) -> str:
-    """The text with a right-to-left mark before each right-to-left line that starts with Latin
-    text; a line wholly in Latin letters (an English text shown for lack of a translation) is left
-    as it is. International phone numbers are kept left to right inside the line."""
+    """The text laid out for a right-to-left reader: numbers between left-to-right marks, and a
+    right-to-left mark before a line that would otherwise start left to right. A line wholly in
+    Latin letters (an English text shown for lack of a translation) is left as it is."""
     lines = []
     for line in text.split("\n"):
         if _has_right_to_left(line):
-            line = _INTERNATIONAL_NUMBER.sub(lambda number: LRI + number.group() + PDI, line)
+            line = _NUMBER.sub(lambda number: LRM + number.group() + LRM, line)
             if starts_left_to_right(line):
                 line = RLM + line
         lines.append(line)

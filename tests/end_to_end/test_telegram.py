@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from bot.core.i18n import Catalogs
+from bot.core.safety.responses import check_in as checking_in
 from bot.telegram_front.sending import split_message
 from tests.conversation import article_title, expected_text
 from tests.helpers import (
@@ -213,20 +214,13 @@ def test_the_chosen_language_and_a_recent_crisis_survive_a_restart(stack):
         standin.send_text(402, "/start", language_code="en")
         greeting = expected_text("uk", "utter_greet", programme_name="Emotional Support & Wellness")
         standin.wait_for(lambda: greeting in standin.texts_to(402), 60)
-        check_in = Catalogs().pgettext("uk", "safety", CHECK_IN).split("{")[0]
+        check_in = checking_in(Catalogs(), "uk")[0][0].split(".")[0]
         for message in ("дякую", "привіт", "дякую ще раз"):
             standin.send_text(402, message)
         standin.wait_for(lambda: any(text.startswith(check_in) for text in standin.texts_to(402)), 60)
     finally:
         stop_bot(second)
         standin.stop()
-
-
-CHECK_IN = (
-    "Earlier you told me that things were very hard. How are you now? If it gets too much, "
-    "{crisis_line_name} is there day and night: {crisis_line_phone} or {crisis_line_chat}. "
-    "If your life is in danger, call {emergency_number}."
-)
 
 
 def test_dropped_connections_are_retried(telegram):

@@ -10,7 +10,7 @@ from babel.messages.pofile import read_po
 
 from bot.core.i18n import Catalogs
 from bot.core.languages import SUPPORTED, is_rtl
-from bot.core.text_direction import LRI, PDI, RLM, mark_right_to_left, starts_left_to_right
+from bot.core.text_direction import LRM, RLM, mark_right_to_left, starts_left_to_right
 from tests.helpers import ROOT
 
 TRANSLATED = [code for code in SUPPORTED if code != "en"]
@@ -84,10 +84,19 @@ def test_no_right_to_left_line_starts_with_latin_text(language):
 
 
 def test_right_to_left_replies_get_a_mark_before_a_line_that_starts_in_latin():
-    text = "مرحبا\n113 Zelfmoordpreventie: اتصل\nEnglish only"
-    assert mark_right_to_left(text).split("\n") == ["مرحبا", RLM + "113 Zelfmoordpreventie: اتصل", "English only"]
-    number = mark_right_to_left("اتصل 0800-0113 / +31-800-0113 (مجاني)")
-    assert LRI + "+31-800-0113" + PDI in number, "the plus stays in front of the number"
+    text = "مرحبا\nZelfmoordpreventie: اتصل\nEnglish only, call 113"
+    assert mark_right_to_left(text).split("\n") == ["مرحبا", RLM + "Zelfmoordpreventie: اتصل", "English only, call 113"]
+
+
+def test_phone_numbers_in_right_to_left_replies_are_kept_whole_and_in_reading_order():
+    """After Arabic letters, digits are Arabic numbers to the bidirectional algorithm, and
+    "0800-0113 / +31-800-0113" would be shown as "0113-0800 / 0113-800-31+"."""
+    line = mark_right_to_left("اتصل على 0800-0113 / +31-800-0113 (مجاني) أو 113 Zelfmoordpreventie")
+    assert LRM + "0800-0113 / +31-800-0113" + LRM in line and LRM + "113" + LRM + " Zelfmoordpreventie" in line
+    link = mark_right_to_left("تحدث في https://www.113.nl أو 113.nl")
+    assert "https://www.113.nl" in link and " 113.nl" in link, "a link keeps working"
+    numbered = mark_right_to_left("1. تنفس ببطء")
+    assert numbered.startswith(RLM), "a line starting with a number still reads right to left"
 
 
 def test_a_missing_catalog_shows_english(tmp_path):

@@ -58,10 +58,10 @@ def test_outside_the_hours_a_crisis_reply_says_when_coordinators_are_back(tmp_pa
         await assistant.records.settled()
         told = replies[1].text
         shown = window.replace("-", "–")
-        assert f"not working right now ({shown}, Dutch time)" in told and "day and night" in told
+        assert f"not working right now (their working hours: {shown}, Dutch time)" in told and "day and night" in told
         assert alerted == ["acute"], "the escalation is still stored and sent to the group"
         [asked] = await assistant.request_human("telegram-night")
-        assert f"not working right now ({shown}, Dutch time)" in asked.text
+        assert f"not working right now (their working hours: {shown}, Dutch time)" in asked.text
         await assistant.rasa.close()
 
     asyncio.run(scenario())
