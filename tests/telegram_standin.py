@@ -45,6 +45,11 @@ class Call:
         return self.result
 
 
+def visible(text: str) -> str:
+    """A message as a person reads it: without the invisible direction marks of right-to-left replies."""
+    return text.replace("\u200e", "").replace("\u200f", "")
+
+
 class TelegramStandIn:
     def __init__(self, token: str = "123:TEST") -> None:
         self.token = token
@@ -210,11 +215,7 @@ class TelegramStandIn:
     def texts_to(self, chat_id: int) -> list[str]:
         """The texts delivered to a chat, in order (refused attempts are not deliveries), as a person
         reads them: without the invisible direction marks of right-to-left replies."""
-        return [
-            c.params.get("text", "").replace("\u200e", "").replace("\u200f", "")
-            for c in self.calls_to("sendMessage", chat_id)
-            if c.accepted
-        ]
+        return [visible(c.params.get("text", "")) for c in self.calls_to("sendMessage", chat_id) if c.accepted]
 
     def wait_for(self, condition: Callable[[], Any], timeout: float = 60) -> Any:
         deadline = time.monotonic() + timeout

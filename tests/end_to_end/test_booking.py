@@ -14,7 +14,7 @@ from bot.core.identity import pseudonym
 from bot.storage.bookings import BookingLog
 from bot.storage.db import Database, migrate
 from tests.helpers import ANNA, GROUP, bot_on_standin, coordinator_settings, keyboard_of
-from tests.telegram_standin import Call, TelegramStandIn
+from tests.telegram_standin import Call, TelegramStandIn, visible
 
 T = Catalogs()
 
@@ -42,7 +42,8 @@ def chat(stack):
 def last_message_with(standin: TelegramStandIn, chat_id: int, text: str, timeout: float = 60) -> Call:
     return standin.wait_for(
         lambda: (
-            (found := [c for c in standin.calls_to("sendMessage", chat_id) if c.params["text"] == text]) and found[-1]
+            (found := [c for c in standin.calls_to("sendMessage", chat_id) if visible(c.params["text"]) == text])
+            and found[-1]
         ),
         timeout,
     )

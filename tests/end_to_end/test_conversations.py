@@ -116,16 +116,3 @@ def test_privacy_answer_names_what_is_not_shared(stack, language):
     [replies] = converse(stack.rasa_url, language, ["/privacy"])
     assert texts(replies) == expected_text(language, "utter_privacy")
     assert "IND" in texts(replies) and "COA" in texts(replies)
-
-
-def test_loss_told_in_own_words_gets_the_article_on_grief(stack, language):
-    [replies] = converse(stack.rasa_url, language, [ASK[language]["grief"]])
-    assert article_title(language, "grief") in texts(replies)
-    assert "{" not in texts(replies), "every placeholder is filled"
-
-
-def test_asking_for_a_diagnosis_gets_a_kind_answer_that_names_the_doctor(stack, language):
-    [replies] = converse(stack.rasa_url, language, [ASK[language]["diagnosis"]])
-    answer = replies[0].text
-    assert answer == expected_text(language, "utter_out_of_scope")
-    assert "huisarts" in answer and "vluchtelingenwerk.nl" in answer

@@ -205,21 +205,3 @@ def test_after_a_crisis_the_assistant_checks_in_once_even_after_start():
 def test_someone_asking_for_a_friend_is_not_checked_in_on_as_if_in_crisis():
     answers = crisis_conversation("en", ["my friend wants to kill himself", "ok", "thanks", "hello", "hello"])
     assert all("Earlier you told me" not in reply.text for replies in answers for reply in replies)
-
-
-def test_violence_at_home_gets_its_own_reply_not_the_suicide_reply_alone(language):
-    assert RESULTS[language].recall("violence") == 1.0, report({language: RESULTS[language]})
-
-
-@pytest.mark.parametrize(
-    "message",
-    [
-        "honestly i am not suicidal, the camp is just boring",  # another language's list matches "suicid"
-        "به خودکشی فکر نمیکنم فقط حوصله ام سر رفته",  # Persian: the negation follows the phrase
-        "самогубства в планах нема, просто втомилася",  # Ukrainian: the same
-    ],
-)
-def test_a_negated_mention_is_read_as_negated_in_any_language(message):
-    """The full screen then asks the direct question instead of sending the crisis reply."""
-    assessment = SCREEN.assess(message)
-    assert assessment.negated and assessment.level is Level.DISTRESS, assessment

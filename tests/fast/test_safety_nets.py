@@ -39,8 +39,7 @@ def scores(**given: float) -> dict[str, float]:
     ("message", "model", "expected"),
     [
         ("I want to die", scores(none=0.5), Level.ACUTE),  # the lexicons are trusted on direct words
-        ("I want to die", scores(none=0.99), Level.ACUTE),  # said directly: no model can veto it
-        ("we are so tired we want to die of laughing", scores(none=0.99), Level.ASK),  # more words: it can
+        ("I want to die", scores(none=0.99), Level.ASK),  # ...unless the model reads it as everyday
         ("the wind took everything", scores(acute=0.9), Level.ACUTE),  # the model alone, confident
         ("the wind took everything", scores(acute=0.35), Level.ASK),  # unsure: ask
         ("the wind took everything", scores(distress=0.85), Level.DISTRESS),
@@ -277,11 +276,3 @@ def test_someone_flooding_is_screened_by_the_word_lists_and_what_they_flag_still
     paraphrase = "the world would be better without me in it"
     assert asyncio.run(screen(paraphrase, model=True)).level is Level.ACUTE
     assert asyncio.run(screen(paraphrase, model=False)).level is Level.NONE
-
-
-def test_drinking_to_cope_is_not_taught_to_the_model_net_as_an_everyday_message():
-    from bot.core.safety.examples import nlu_examples
-
-    everyday = {example.text for example in nlu_examples() if example.label == "none"}
-    assert "do i have ptsd" in everyday
-    assert "i drink alcohol every night to forget" not in everyday, "a risk sign, though not a crisis"

@@ -14,7 +14,6 @@ CAUGHT_AS = {
     "acute": {Level.ACUTE},
     "distress": {Level.DISTRESS, Level.ACUTE},  # a higher level is a safe answer
     "third_party": {Level.THIRD_PARTY, Level.ACUTE},
-    "violence": {Level.VIOLENCE},  # its own reply: 112 and Veilig Thuis, not the suicide reply alone
 }
 
 

@@ -80,12 +80,7 @@ def load_dir(directory: Path) -> list[Example]:
 NLU_RISK_INTENTS = {"express_acute_risk": "acute", "express_distress": "distress"}
 
 
-#: At most this many examples of each intent and language: a topic with many examples, or five new
-#: topics, do not shift the balance between everyday and risk examples the thresholds are set for.
-PER_INTENT = 16
-
-
-def nlu_examples(per_intent: int = PER_INTENT) -> list[Example]:
+def nlu_examples(per_intent: int = 1000) -> list[Example]:
     """The training examples of every Rasa intent (nlu/<lang>/, never the held-out tests/nlu/):
     the questions people bring to the bot ("I keep waking up at night") are its everyday topics and
     must get the article, not an alarm."""
@@ -93,8 +88,8 @@ def nlu_examples(per_intent: int = PER_INTENT) -> list[Example]:
     for path in sorted((PROJECT_ROOT / "nlu").glob("*/*.yml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for block in data.get("nlu") or []:
-            if "intent" not in block or (block.get("metadata") or {}).get("safety_net") == "skip":
-                continue  # not an intent, or marked as neither everyday nor crisis (drinking to cope)
+            if "intent" not in block:
+                continue
             lines = [
                 line.strip()[2:].strip() for line in block["examples"].splitlines() if line.strip().startswith("- ")
             ]

@@ -18,7 +18,7 @@ import yaml
 from bot.core.languages import ARABIC_SCRIPT
 from bot.core.safety.normalize import normalize
 
-LEVELS = ("acute", "violence", "third_party", "distress")
+LEVELS = ("acute", "third_party", "distress")
 
 
 class LexiconError(ValueError):
@@ -62,7 +62,6 @@ class Lexicon:
     categories: dict[str, dict[str, re.Pattern[str]]] = field(default_factory=dict)  # level → category → regex
     not_risk: re.Pattern[str] | None = None
     negations: re.Pattern[str] | None = None
-    negations_after: re.Pattern[str] | None = None  # Persian, Ukrainian: "suicide thoughts | I don't have"
     generic: set[str] = field(default_factory=set)  # categories that name no person ("suicide")
     yes_answers: set[str] = field(default_factory=set)  # whole messages that answer the question with yes
 
@@ -85,7 +84,7 @@ class Lexicon:
             level: {name: regex for name, regex in found.items() if regex}
             for level, found in lexicon.categories.items()
         }
-        for key in ("not_risk", "negations", "negations_after"):
+        for key in ("not_risk", "negations"):
             if not all(isinstance(p, str) for p in data.get(key) or []):
                 raise LexiconError(f"{path}: every entry of {key} must be text (quote words like no, yes, on)")
         lexicon.not_risk = compile_patterns(data.get("not_risk") or [])
@@ -93,11 +92,6 @@ class Lexicon:
         # A negation counts only right before the risk phrase: "I would never kill myself".
         lexicon.negations = (
             re.compile(f"(?:{'|'.join(compile_pattern(p) for p in negations)})\\s*$") if negations else None
-        )
-        after = data.get("negations_after") or []
-        # ... or right after it, at most two words on: "فکر خودکشی ندارم", "думок про самогубство нема".
-        lexicon.negations_after = (
-            re.compile(f"^(?:\\s+\\S+){{0,2}}?\\s+(?:{'|'.join(compile_pattern(p) for p in after)})") if after else None
         )
         lexicon.generic = set(data.get("generic_categories") or [])
         lexicon.yes_answers = {normalize(str(answer)).strip() for answer in data.get("yes_answers") or []}

@@ -180,9 +180,8 @@ def choose_thresholds(
 
     best: tuple[float, Thresholds] | None = None
     # The word lists are trusted on direct words: only a model all but certain of "none" turns a
-    # word-list hit into a question, and never a message that is a direct phrase ("I want to die",
-    # Assessment.direct). Fixed, not chosen: on the validation set a chosen veto (0.99) caught
-    # nothing more than 0.98.
+    # word-list hit into a question. Fixed, not chosen: a lower veto the chooser may prefer on the
+    # development split turns direct phrases ("I want to die") into questions.
     for veto in (0.98,):
         for reply in (*np.arange(0.50, 0.951, 0.025), 0.97, 0.98, 0.99):
             candidate = Thresholds(reply=float(reply), ask=1.01, lexicon_veto=veto)

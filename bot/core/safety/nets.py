@@ -118,11 +118,9 @@ def decide(lexical: Assessment, scores: dict[str, float] | None, thresholds: Thr
         return Assessment(level, categories, lexical.languages, fired, ranked)
 
     if lexical.level is Level.ACUTE:
-        return result(Level.ASK if everyday and not lexical.direct else Level.ACUTE)
+        return result(Level.ASK if everyday else Level.ACUTE)
     if top == "acute":
         return result(Level.ACUTE, "model_acute")
-    if lexical.level is Level.VIOLENCE:  # no idiom to veto: the reply informs, it does not alarm
-        return result(Level.VIOLENCE)
     if lexical.level is Level.THIRD_PARTY and not everyday:
         return result(Level.THIRD_PARTY)
     if top is not None:

@@ -15,9 +15,6 @@ from bot.core import languages
 from bot.core.safety.lexicon import Lexicon, LexiconError
 from bot.core.safety.normalize import normalize
 
-#: How many words besides an acute phrase a message may have and still be that phrase said directly.
-DIRECT_EXTRA_WORDS = 2
-
 
 class Level(str, Enum):
     NONE = "none"
@@ -36,9 +33,6 @@ class Assessment:
     nets: tuple[str, ...] = ()  # which nets fired: "lexicon", "model", "context", "rasa"
     scores: tuple[tuple[str, float], ...] = ()  # the model net's probabilities, when it ran
     negated: bool = False  # a lexicon phrase matched right after a negation ("I would never ...")
-    #: The message is an acute phrase and at most two words more ("I want to die"): the model net
-    #: cannot turn it into a question, however sure it is that the message is everyday.
-    direct: bool = False
 
     @property
     def is_risk(self) -> bool:
@@ -84,24 +78,13 @@ class SafetyScreen:
         answer = normalize(text or "").strip()
         return any(answer in lexicon.yes_answers for lexicon in self.lexicons.values())
 
-    def _negated(self, text: str, start: int, end: int) -> bool:
-        """True when a negation of any language ends right before the match ("I would never | kill
-        myself") or follows it closely ("فکر خودکشی | ندارم"): the message's language is not known,
-        and a phrase of one language's list may match a message in another."""
-        before, after = text[max(0, start - 40) : start], text[end : end + 40]
-        return any(
-            (lexicon.negations is not None and lexicon.negations.search(before))
-            or (lexicon.negations_after is not None and lexicon.negations_after.search(after))
-            for lexicon in self.lexicons.values()
-        )
-
     def assess(self, text: str) -> Assessment:
         normalized = normalize(text or "")
         for idioms in self.idioms:
             normalized = _blank(idioms, normalized)
         found: dict[Level, set[str]] = {level: set() for level in Level}
         generic: set[str] = set()
-        negated = direct = False
+        negated = False
         matched_languages: list[str] = []
         for code, lexicon in self.lexicons.items():
             searchable = normalized
@@ -113,33 +96,26 @@ class SafetyScreen:
                     if not match:
                         continue
                     hit = True
-                    if level is Level.ACUTE and self._negated(searchable, match.start(), match.end()):
+                    if level is Level.ACUTE and _negated(lexicon, searchable, match.start()):
                         found[Level.DISTRESS].add(f"{category}_negated")
                         negated = True
                     else:
                         found[level].add(category)
                         if category in lexicon.generic:
                             generic.add(category)
-                        elif level is Level.ACUTE:
-                            rest = searchable[: match.start()] + " " + searchable[match.end() :]
-                            direct = direct or len(rest.split()) <= DIRECT_EXTRA_WORDS
             if hit:
                 matched_languages.append(code)
         if found[Level.THIRD_PARTY]:
             # "My friend talks about suicide": the word names no person, the sentence names someone else.
             found[Level.ACUTE] -= generic
-        ranked = (Level.ACUTE, Level.VIOLENCE, Level.THIRD_PARTY, Level.DISTRESS)  # the first found answers
-        for level in ranked:
+        for level in (Level.ACUTE, Level.THIRD_PARTY, Level.DISTRESS):
             if found[level]:
-                categories = sorted(set().union(*(found[lv] for lv in ranked)))
+                categories = sorted(
+                    set().union(*(found[lv] for lv in (Level.ACUTE, Level.THIRD_PARTY, Level.DISTRESS)))
+                )
                 only_negated = level is Level.DISTRESS and all(c.endswith("_negated") for c in found[level])
                 return Assessment(
-                    level,
-                    tuple(categories),
-                    tuple(matched_languages),
-                    ("lexicon",),
-                    negated=negated and only_negated,
-                    direct=direct and level is Level.ACUTE,
+                    level, tuple(categories), tuple(matched_languages), ("lexicon",), negated=negated and only_negated
                 )
         return Assessment(Level.NONE)
 
@@ -147,3 +123,8 @@ class SafetyScreen:
 def _blank(pattern: re.Pattern[str], text: str) -> str:
     """Replaces idioms that are not risk ("the battery is dead") with spaces."""
     return pattern.sub(lambda match: " " * len(match.group()), text)
+
+
+def _negated(lexicon: Lexicon, text: str, start: int) -> bool:
+    """True when a negation ends right before the match ("I would never | kill myself")."""
+    return bool(lexicon.negations and lexicon.negations.search(text[max(0, start - 40) : start]))
