@@ -432,9 +432,9 @@ class Assistant:
         assessment = await self.screen.assess_message(user_key, text, model)
         if not deferrable(assessment) and assessment.level is not Level.ASK:
             return assessment  # Rasa's reading changes nothing else (nets.with_rasa)
-        if deferrable(assessment) and not in_known_script(text):
-            # The model net alone, guessing at a script none of our languages uses: a question or a
-            # distress reply the person could not read. A confident crisis reply still goes out.
+        if deferrable(assessment) and assessment.level is Level.ASK and not in_known_script(text):
+            # A question the person could not read (a script none of our languages uses); a
+            # confident reply still goes out.
             return Assessment(Level.NONE, ("unknown_script",), (), assessment.nets, assessment.scores)
         return with_rasa(assessment, await self.rasa.parse(cut_for_nlu(text)))
 
