@@ -106,6 +106,9 @@ class HandOff:
         self.connected: dict[str, int] = {}
         self._alerting: set[int] = set()
         self._alerting_bookings: set[int] = set()
+        #: Posts the group took but the database did not record (a locked file): what was posted →
+        #: its message id, so the timer records them instead of posting them again.
+        self._posted_unrecorded: dict[tuple[str, int, bool], int] = {}
         self._relay_budget = PerPersonLimit(RELAY_BURST, RELAY_SECONDS)
         self._tasks: set[asyncio.Task] = set()
         self._timer: asyncio.Task | None = None
@@ -189,13 +192,36 @@ class HandOff:
             return False
         self._alerting.add(view.id)
         try:
-            message_id = await self._post(alert_text(view, overdue), alert_buttons(view), urgent=view.urgent)
-            if message_id is None:
-                return False
-            await off_the_loop(self.escalations.mark_alerted, view.id, message_id, reminder=overdue)
-            return True
+            message_id = await self._post_once(
+                ("alert", view.id, overdue),
+                lambda: self._post(alert_text(view, overdue), alert_buttons(view), urgent=view.urgent),
+                lambda message_id: self.escalations.mark_alerted(view.id, message_id, reminder=overdue),
+            )
+            return message_id is not None
         finally:
             self._alerting.discard(view.id)
+
+    async def _post_once(
+        self,
+        key: tuple[str, int, bool],
+        post: Callable[[], Awaitable[int | None]],
+        record: Callable[[int], None],
+    ) -> int | None:
+        """Posts in the group and records the post, without posting twice: a post the database
+        could not record is remembered, and only recorded on the timer's next rounds."""
+        message_id = self._posted_unrecorded.get(key)
+        if message_id is None:
+            message_id = await post()
+            if message_id is None:
+                return None
+        try:
+            await off_the_loop(record, message_id)
+        except DatabaseError as error:
+            self._posted_unrecorded[key] = message_id
+            log.error("Posted in the group, not recorded yet: database unavailable (%s)", type(error).__name__)
+            return None
+        self._posted_unrecorded.pop(key, None)
+        return message_id
 
     async def remind(self, view: EscalationView) -> None:
         """Nobody claimed in time: the alert again, marked overdue, and a word to the person."""
@@ -234,9 +260,13 @@ class HandOff:
             return
         self._alerting_bookings.add(view.id)
         try:
-            message_id = await self._post(await self._booking_text(view), booking_buttons(view))
-            if message_id is not None:
-                await off_the_loop(self.bookings.mark_posted, view.id, message_id)
+
+            async def post() -> int | None:
+                return await self._post(await self._booking_text(view), booking_buttons(view))
+
+            await self._post_once(
+                ("booking", view.id, False), post, lambda message_id: self.bookings.mark_posted(view.id, message_id)
+            )
         finally:
             self._alerting_bookings.discard(view.id)
 

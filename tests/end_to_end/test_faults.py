@@ -1,5 +1,5 @@
-"""The crisis path under faults, end to end: `python -m bot run` on the Telegram stand-in, with its
-own SQLite file. No crisis reply waits for the database, and no escalation is lost or alerted twice."""
+"""The crisis path under faults, end to end: `python -m bot run` on the Telegram stand-in, on SQLite
+and on PostgreSQL. No crisis reply waits for the database, and no escalation is lost or alerted twice."""
 
 from __future__ import annotations
 
@@ -128,10 +128,10 @@ def test_a_crisis_while_postgresql_is_down_is_answered_at_once_and_alerted_once_
         server.stop()
 
 
-def test_rasa_killed_during_a_hand_off_loses_no_message_either_way(stack):
+def test_rasa_killed_during_a_hand_off_loses_no_message_either_way(stack, database_url: str):
     rasa, rasa_url = start_rasa(stack)
     try:
-        with bot_on_standin(RASA_URL=rasa_url, **COORDINATORS) as standin:
+        with bot_on_standin(RASA_URL=rasa_url, DATABASE_URL=database_url, **COORDINATORS) as standin:
             standin.send_text(904, CRISIS)
             alert = wait_for_alert(standin, "end my life")
             number = escalation_id(alert)
@@ -158,18 +158,17 @@ def test_rasa_killed_during_a_hand_off_loses_no_message_either_way(stack):
         rasa.kill()
 
 
-def test_telegram_refusing_the_alert_for_a_whole_minute_delays_only_the_alert(tmp_path):
+def test_telegram_refusing_the_alert_for_a_whole_minute_delays_only_the_alert(database_url: str):
     """5xx to every post in the coordinators' group for 60 s: the person's crisis reply goes out at
     once, the escalation is stored at once, and the alert arrives once the minute is over, once."""
-    database = tmp_path / "bot.db"
-    with bot_on_standin(DATABASE_URL=f"sqlite:///{database}", **COORDINATORS) as standin:
+    with bot_on_standin(DATABASE_URL=database_url, **COORDINATORS) as standin:
         standin.fail_for("sendMessage", 60, status=502, chat_id=GROUP)
         outage_ends = time.monotonic() + 60
         sent = time.monotonic()
         standin.send_text(904, CRISIS)
         assert first_reply_after(standin, 904, sent) < 1.5, "the crisis reply did not wait for the group"
         standin.wait_for(lambda: any("113" in text for text in standin.texts_to(904)), 10)
-        standin.wait_for(lambda: escalations_in(database) == 1, 10)
+        standin.wait_for(lambda: escalations_at(database_url) == 1, 10)
         time.sleep(max(0.0, outage_ends - time.monotonic() - 1))
         assert alerts(standin, "end my life") == [], "nothing reached the group during the outage"
         alert = wait_for_alert(standin, "end my life", timeout=60)
@@ -178,4 +177,4 @@ def test_telegram_refusing_the_alert_for_a_whole_minute_delays_only_the_alert(tm
         assert len(alerts(standin, "end my life")) == 1, "alerted once, not once per retry"
         refused = [call for call in standin.calls_to("sendMessage", GROUP) if not call.accepted]
         assert len(refused) >= 2, "the bot kept trying during the outage"
-    assert escalations_in(database) == 1, "stored once"
+    assert escalations_at(database_url) == 1, "stored once"

@@ -137,6 +137,10 @@ class Parts:
 @pytest.fixture
 def parts(database: Database) -> Parts:
     """The conversation on a real SQLite database, with a fake Rasa."""
+    return parts_on(database)
+
+
+def parts_on(database: Database) -> Parts:
     rasa = FakeRasa()
     users, escalations, bookings = SqlUserStore(database), EscalationLog(database), BookingLog(database)
     privacy = Privacy(database, users, escalations, bookings)

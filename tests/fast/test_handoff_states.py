@@ -4,7 +4,10 @@ coordinators see in their group and what the person reads, without Telegram."""
 from __future__ import annotations
 
 import asyncio
+import shutil
+import sqlite3
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -13,8 +16,9 @@ from bot.conversation.ports import ReplyPrompt
 from bot.coordinators.handoff import Coordinator, CoordinatorGroup, HandOff
 from bot.coordinators.texts import ERASED, ONLY_COORDINATORS
 from bot.core.i18n import default_catalogs
-from bot.storage.models import AuditEntry
-from tests.fast.conftest import FakeMessenger, Parts
+from bot.storage.db import Database
+from bot.storage.models import AuditEntry, EscalationEvent
+from tests.fast.conftest import FakeMessenger, Parts, parts_on
 
 PERSON, CHAT = "person-1", 501
 SARA, TOM, STRANGER = Coordinator(11, "Sara"), Coordinator(12, "Tom"), Coordinator(99, "Max")
@@ -159,6 +163,53 @@ def test_an_alert_telegram_refused_is_posted_by_the_timer(parts: Parts, handoff:
         assert parts.escalations.get(1).alert_message_id == messenger.posts[0].message_id
 
     asyncio.run(scenario())
+
+
+def test_a_reminder_while_the_database_is_locked_is_posted_once_and_the_person_told_once(
+    migrated_template: Path, tmp_path: Path, messenger: FakeMessenger
+):
+    """Another process holds the SQLite file while nobody has claimed an alert in time: the group can
+    still be read, so the reminder goes out, but it cannot be recorded. It must not be posted again
+    on every round of the timer, and the person hears "as soon as possible" once, after it is recorded."""
+    path = tmp_path / "bot.db"
+    shutil.copy(migrated_template, path)
+    database = Database(f"sqlite:///{path}", wait_seconds=0.2)
+    parts = parts_on(database)
+    group = CoordinatorGroup(chat_id=-100, user_ids=frozenset({SARA.user_id}))
+    handoff = HandOff(
+        messenger, parts.assistant, parts.escalations, parts.bookings, default_catalogs(), group, "secret",
+        timedelta(0),  # every alert is overdue at once
+    )  # fmt: skip
+
+    def waiting() -> list[str]:
+        return [text for text in messenger.texts_to(CHAT) if "as soon as possible" in text]
+
+    async def scenario() -> None:
+        await crisis(parts, handoff)
+        assert len(messenger.posts) == 1
+        lock = sqlite3.connect(path)
+        lock.execute("BEGIN EXCLUSIVE")
+        try:
+            for _ in range(3):
+                await handoff.check_due()
+            [reminder] = messenger.posts[1:]
+            assert reminder.text.startswith("#1 🚨 URGENT") and "OVERDUE" in reminder.text
+            assert waiting() == [], "the person is told once the reminder is recorded"
+        finally:
+            lock.rollback()
+            lock.close()
+        for _ in range(3):
+            await handoff.check_due()
+        assert len(messenger.posts) == 2, "the reminder was not posted again"
+        assert len(waiting()) == 1
+        with database.session() as session:
+            kinds = session.scalars(select(EscalationEvent.kind).where(EscalationEvent.escalation_id == 1)).all()
+        assert kinds.count("reminded") == 1
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        database.dispose()
 
 
 @pytest.mark.parametrize("telegram_deletes", [True, False])
