@@ -324,7 +324,12 @@ class ActionSubmitBooking(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         stop = tracker.get_slot("booking_stop")
         answers = {slot: tracker.get_slot(slot) for slot in BOOKING_SLOTS}
-        if stop:
+        if stop == "limit":  # the three talks are used: the group programmes are the next step
+            t = translator(tracker)
+            finder = buttons((t.pgettext("programmes", "👥 Find a group programme"), "/ask_group_programmes"))
+            dispatcher.utter_message(text=ending(t, stop), buttons=finder)
+            dispatcher.utter_message(response="utter_menu")
+        elif stop:
             dispatcher.utter_message(text=ending(translator(tracker), stop))
             if stop != "no_consent":
                 dispatcher.utter_message(response="utter_menu")

@@ -84,36 +84,42 @@ def looks_written_in(language: str, text: str) -> bool:
 #: A message in each language that asks for a topic in the person's own words.
 ASK = {
     "en": {
+        "groups": "is there some group where refugees meet and learn to handle stress together",
         "sleep": "I keep waking up at night and can't get back to sleep",
         "stress": "I'm so anxious my hands shake",
         "book": "could I speak with one of your volunteers?",
         "switch": "can you write to me in Spanish?",
     },
     "nl": {
+        "groups": "bestaat er een groep voor vluchtelingen om samen over stress te praten",
         "sleep": "ik word steeds wakker en kan niet meer slapen",
         "stress": "ik ben zo angstig dat mijn handen trillen",
         "book": "kan ik met een van jullie vrijwilligers spreken?",
         "switch": "kun je in het spaans schrijven?",
     },
     "ar": {
+        "groups": "في مجموعات دعم للاجئين نلتقي فيها ونتكلم عن الضغط النفسي؟",
         "sleep": "بصحى بالليل وما بقدر ارجع نام",
         "stress": "انا متوتر كتير وايديي عم ترجف",
         "book": "بقدر احكي مع متطوع عندكم؟",
         "switch": "ممكن تكتبلي بالاسباني؟",
     },
     "fa": {
+        "groups": "آیا گروهی هست که پناهنده‌ها با هم درباره استرس صحبت کنند؟",
         "sleep": "شبا بیدار میشم و دیگه خوابم نمیبره",
         "stress": "خیلی استرس دارم دستام میلرزه",
         "book": "میتونم با یکی از داوطلب ها صحبت کنم؟",
         "switch": "میشه اسپانیایی بنویسی؟",
     },
     "uk": {
+        "groups": "чи є групи підтримки для біженців, де можна разом говорити про стрес",
         "sleep": "я прокидаюся вночі і не можу знову заснути",
         "stress": "мені так тривожно, аж руки тремтять",
         "book": "чи можу я поговорити з вашим волонтером?",
         "switch": "можеш писати іспанською?",
     },
     "es": {
+        "groups": "hay algún grupo donde refugiados se juntan para hablar del estrés",
         "sleep": "me despierto en la noche y no puedo volver a dormir",
         "stress": "tengo tanta ansiedad que me tiemblan las manos",
         "book": "¿puedo hablar con uno de sus voluntarios?",

@@ -17,7 +17,7 @@ def test_greeting_shows_the_topic_menu_in_the_persons_language(stack, language):
     assert texts(replies) == expected_text(language, "utter_greet", programme_name=programme)
     titles = [title for title, _ in buttons(replies)]
     assert "/ask_sleep" in [payload for _, payload in buttons(replies)]
-    assert len(titles) == 9
+    assert len(titles) == 10
     assert all(looks_written_in(language, title) for title in titles[:8])
 
 
@@ -116,3 +116,26 @@ def test_privacy_answer_names_what_is_not_shared(stack, language):
     [replies] = converse(stack.rasa_url, language, ["/privacy"])
     assert texts(replies) == expected_text(language, "utter_privacy")
     assert "IND" in texts(replies) and "COA" in texts(replies)
+
+
+def test_group_programmes_are_found_with_two_questions_in_the_persons_language(stack, language):
+    asked, where, who = converse(
+        stack.rasa_url,
+        language,
+        [
+            ASK[language]["groups"],
+            '/ask_group_programmes{"place":"azc"}',
+            '/ask_group_programmes{"place":"azc","who":"parent"}',
+        ],
+    )
+    assert [button.payload for button in asked[-1].buttons] == [
+        '/ask_group_programmes{"place":"azc"}',
+        '/ask_group_programmes{"place":"home"}',
+        '/ask_group_programmes{"place":"any"}',
+    ]
+    assert looks_written_in(language, asked[-1].text)
+    assert '/ask_group_programmes{"place":"azc","who":"parent"}' in [button.payload for button in where[-1].buttons]
+    found = texts(who)
+    assert found.count("👥 ") >= 1 and "{" not in found
+    assert looks_written_in(language, who[0].text)
+    assert "/book_session" in [button.payload for button in who[-1].buttons]

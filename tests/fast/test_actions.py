@@ -37,6 +37,7 @@ from actions.booking import (
     booking_log,
 )
 from actions.content import Library
+from actions.programmes import ActionFindProgrammes
 from bot import PROJECT_ROOT
 from bot.core import protocol
 from bot.core.i18n import default_catalogs
@@ -75,6 +76,7 @@ ALL_ACTIONS: list[Action] = [
     AskBookingTimes(),
     AskBookingContact(),
     AskBookingConsent(),
+    ActionFindProgrammes(),
 ]
 ARABIC = re.compile(r"[\u0600-\u06FF]")
 
@@ -533,6 +535,12 @@ def test_a_form_that_ended_early_is_explained_and_nothing_is_stored(stop, ending
     assert [message["response"] for message in messages if message["response"]] == responses
     assert payloads(messages) == protocol.FrontEndPayloads()
     assert slots(events) == CLEARED
+
+
+def test_after_three_talks_the_ending_offers_the_group_programmes():
+    messages, _ = run(ActionSubmitBooking(), tracker("deny", "/deny", slots={**COMPLETE, "booking_stop": "limit"}))
+
+    assert [button["payload"] for button in messages[0]["buttons"]] == ["/ask_group_programmes"]
 
 
 @pytest.mark.parametrize("missing", ["booking_times", "booking_consent"])
