@@ -75,6 +75,7 @@ postgres:
 # Three tiers (tests/README.md): fast (no Rasa, no bot process), end_to_end (the stand-in, real
 # Rasa, both databases) and measurements (held-out sets against their floors).
 test: install catalogs validate model safety-net lint postgres
+	$(PY) -m bot content check
 	REQUIRE_POSTGRES=1 $(BIN)/pytest
 
 test-fast: install catalogs safety-net

@@ -14,8 +14,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.content import ContentError, Library
 from bot.core import languages, protocol
+from bot.core.articles import ContentError, Library
 from bot.core.i18n import default_catalogs
 from bot.core.protocol import Request
 from bot.core.safety.net import RISK_INTENTS

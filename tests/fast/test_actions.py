@@ -36,10 +36,10 @@ from actions.booking import (
     ValidateBookingForm,
     booking_log,
 )
-from actions.content import Library
 from actions.programmes import ActionFindProgrammes
 from bot import PROJECT_ROOT
 from bot.core import protocol
+from bot.core.articles import Library
 from bot.core.i18n import default_catalogs
 from bot.core.protocol import BookingAnswers, Request
 from bot.storage.bookings import BookingLog

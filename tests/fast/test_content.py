@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from actions.content import MAX_PART_CHARS, ContentError, Library
+from bot.core.articles import MAX_PART_CHARS, ContentError, Library
 from bot.core.languages import SUPPORTED
 from tests.helpers import ROOT
 

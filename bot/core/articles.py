@@ -63,7 +63,8 @@ def content_dir() -> Path:
     return Path(os.environ.get("CONTENT_DIR") or PROJECT_ROOT / "content")
 
 
-def parse_article(topic: str, language: str, text: str) -> Article:
+def parse_article(topic: str, language: str, text: str, max_part_chars: int | None = MAX_PART_CHARS) -> Article:
+    """An article's title and parts; `max_part_chars=None` leaves the parts' length to the caller."""
     lines = text.strip().splitlines()
     if not lines or not lines[0].startswith("# "):
         raise ContentError(f"{language}/{topic}.md must start with a '# Title' line")
@@ -72,9 +73,9 @@ def parse_article(topic: str, language: str, text: str) -> Article:
     parts = tuple(part.strip() for part in body.split("\n---\n") if part.strip())
     if not title or not parts:
         raise ContentError(f"{language}/{topic}.md has a title but no text")
-    too_long = [index + 1 for index, part in enumerate(parts) if len(part) > MAX_PART_CHARS]
+    too_long = [index + 1 for index, part in enumerate(parts) if max_part_chars and len(part) > max_part_chars]
     if too_long:
-        raise ContentError(f"{language}/{topic}.md: part(s) {too_long} are longer than {MAX_PART_CHARS} characters")
+        raise ContentError(f"{language}/{topic}.md: part(s) {too_long} are longer than {max_part_chars} characters")
     return Article(topic=topic, language=language, title=title, parts=parts)
 
 
