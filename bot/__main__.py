@@ -127,8 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     eval_parser.add_argument("--lexicons-only", action="store_true", help="without the model net")
     commands.add_parser("safety-train", help="train the safety screen's model net on content/safety/examples")
-    content_parser = commands.add_parser("content", help="for editors: check the texts, articles and translations")
-    content_parser.add_argument("action", choices=("check",))
+    content_parser = commands.add_parser(
+        "content", help="for editors: check the texts, articles and translations, or show how far each language is"
+    )
+    content_parser.add_argument("action", choices=("check", "coverage"))
+    content_parser.add_argument("--markdown", action="store_true", help="with coverage: a Markdown table")
     commands.add_parser("migrate", help="create or update the database schema (run and tests do this too)")
     commands.add_parser("purge", help="delete data past its retention period now (the bot also does it daily)")
     log_parser = commands.add_parser("escalations", help="the escalation log: list, show or export")
@@ -146,9 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "safety-train":
         return safety_train()
     if args.command == "content":
-        from bot.core import content_check
+        from bot.core import content_check, content_coverage
 
-        return content_check.main()
+        return content_coverage.main(args.markdown) if args.action == "coverage" else content_check.main()
     log_privacy.configure(os.environ.get("LOG_LEVEL", "WARNING"))
     try:
         settings = Settings.from_env(require_model=args.command == "run")

@@ -96,3 +96,21 @@ def test_a_file_that_cannot_be_read_is_named_not_a_traceback(copy: Path):
     problems = "\n".join(reported(copy))
     assert "content/programmes.yml: " in problems
     assert "locales/uk/LC_MESSAGES/messages.po" in problems and "cannot be read" in problems
+
+
+# --- coverage ----------------------------------------------------------------------------------------
+
+
+def test_coverage_shows_how_far_each_language_is(copy: Path):
+    from bot.core.content_coverage import render, table
+
+    (copy / "content" / "es" / "hope.md").unlink()
+    edit(po(copy, "nl"), 'msgstr "Wil je meedoen? Vraag het dan aan {routes}."', 'msgstr ""')
+    rows = {cells[0]: cells for cells in table(copy)}
+    topics, texts = rows["en"][2].split("/")[1], int(rows["en"][1].split("/")[1])
+    assert rows["es"][2] == f"{int(topics) - 1}/{topics}", "one article fewer in Spanish"
+    assert rows["nl"][1] == f"{texts - 1}/{texts}", "one text fewer in Dutch"
+    assert rows["ti"][1] == f"0/{texts}" and rows["ti"][3] == "none", "Tigrinya is planned, not started"
+    assert int(rows["ar"][8]) > 0, "Arabic has entries marked for a native speaker's review"
+    markdown = render(list(rows.values()), markdown=True).splitlines()
+    assert markdown[0].startswith("| lang | texts translated | articles |") and len(markdown) == len(rows) + 2
