@@ -88,6 +88,42 @@ def safety_eval(directory: str | None, lexicons_only: bool) -> int:
     return 0
 
 
+def preview(language: str, topic: str) -> int:
+    """An article as a person reads it on Telegram: one block per message, with its length."""
+    from bot.core.articles import ContentError, Library
+    from bot.core.languages import SUPPORTED, is_rtl
+    from bot.core.text_direction import mark_right_to_left
+    from bot.telegram_front.sending import MAX_MESSAGE_CHARS, split_message
+
+    if language not in SUPPORTED:
+        print(f"Unknown language {language!r}; use one of: {', '.join(SUPPORTED)}", file=sys.stderr)
+        return 2
+    library = Library()
+    try:
+        if topic not in library.topics():
+            print(f"Unknown topic {topic!r}; the topics are: {', '.join(library.topics())}", file=sys.stderr)
+            return 2
+        article = library.article(topic, language)
+    except ContentError as error:
+        print(f"Cannot show it: {error}", file=sys.stderr)
+        return 1
+    if article.language != language:
+        print(f"(Not written in {language} yet: people get the English article, with a note.)\n")
+    first, *rest = article.parts
+    texts = [f"{article.title}\n\n{first}", *rest]
+    messages = [
+        piece
+        for text in texts
+        for piece in split_message(mark_right_to_left(text) if is_rtl(article.language) else text)
+    ]
+    for number, message in enumerate(messages, 1):
+        size = f"{len(message)} characters (Telegram's limit: {MAX_MESSAGE_CHARS})"
+        print(f"── message {number} of {len(messages)}: {size} ──")
+        print(message.replace("\u200e", "").replace("\u200f", ""))
+        print()
+    return 0
+
+
 def safety_train() -> int:
     """Trains the model net on content/safety/examples/ and chooses its thresholds."""
     from bot.core.safety.encoder import E5Encoder, EncoderUnavailable
@@ -132,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     content_parser.add_argument("action", choices=("check", "coverage"))
     content_parser.add_argument("--markdown", action="store_true", help="with coverage: a Markdown table")
+    preview_parser = commands.add_parser("preview", help="for editors: an article as a person sees it on Telegram")
+    preview_parser.add_argument("language", help="en, nl, ar, fa, uk or es")
+    preview_parser.add_argument("topic", help="a topic of content/topics.yml, e.g. sleep")
     commands.add_parser("migrate", help="create or update the database schema (run and tests do this too)")
     commands.add_parser("purge", help="delete data past its retention period now (the bot also does it daily)")
     log_parser = commands.add_parser("escalations", help="the escalation log: list, show or export")
@@ -148,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         return safety_eval(args.dir, args.lexicons_only)
     if args.command == "safety-train":
         return safety_train()
+    if args.command == "preview":
+        return preview(args.language, args.topic)
     if args.command == "content":
         from bot.core import content_check, content_coverage
 

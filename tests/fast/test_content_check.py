@@ -114,3 +114,29 @@ def test_coverage_shows_how_far_each_language_is(copy: Path):
     assert int(rows["ar"][8]) > 0, "Arabic has entries marked for a native speaker's review"
     markdown = render(list(rows.values()), markdown=True).splitlines()
     assert markdown[0].startswith("| lang | texts translated | articles |") and len(markdown) == len(rows) + 2
+
+
+# --- preview -----------------------------------------------------------------------------------------
+
+
+def preview(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "preview", *args], cwd=ROOT, env=base_env(), capture_output=True, text=True
+    )
+
+
+def test_preview_shows_each_message_as_a_person_reads_it_with_its_length():
+    from bot.core.articles import Library
+
+    article = Library().article("sleep", "fa")
+    shown = preview("fa", "sleep")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("── message 1 of ")
+    assert article.title in shown.stdout and article.parts[-1].splitlines()[-1] in shown.stdout
+    assert "characters (Telegram's limit: 4096)" in shown.stdout
+
+
+def test_preview_names_what_it_does_not_know():
+    unknown = preview("fa", "slep")
+    assert unknown.returncode == 2 and "Unknown topic 'slep'; the topics are: sleep" in unknown.stderr
+    assert "Unknown language 'xx'" in preview("xx", "sleep").stderr
