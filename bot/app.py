@@ -20,6 +20,7 @@ from datetime import timedelta
 from bot.conversation.assistant import Assistant
 from bot.conversation.outbox import FILE_NAME, Outbox, keep_replaying
 from bot.conversation.rasa_client import RasaClient
+from bot.coordinators.content_reload import ContentReloader
 from bot.coordinators.group_handlers import GroupHandlers
 from bot.coordinators.handoff import CoordinatorGroup, HandOff
 from bot.core import language_id, languages
@@ -62,13 +63,15 @@ async def purge_daily(privacy: Privacy, settings: Settings) -> None:
 
 def telegram_parts(
     settings: Settings, assistant: Assistant, escalations: EscalationLog, bookings: BookingLog
-) -> tuple[TelegramFrontEnd, HandOff | None]:
-    """The Telegram front end and, when a coordinators' group is configured, the hand-off."""
+) -> tuple[TelegramFrontEnd, HandOff | None, ContentReloader]:
+    """The Telegram front end and, when a coordinators' group is configured, the hand-off; the
+    content reloader tells that group about editors' changes."""
     assert settings.telegram_token
     catalogs = default_catalogs()
     app = build_application(settings.telegram_token, settings.telegram_api_url)
     sender = Sender(app.bot)
     handoff = None
+    reloader = ContentReloader(None)
     if settings.coordinator_chat_id is not None:
         handoff = HandOff(
             GroupMessenger(sender, settings.coordinator_chat_id),
@@ -80,7 +83,8 @@ def telegram_parts(
             settings.pseudonym_secret,
             timedelta(seconds=settings.escalation_remind_after),
         )
-        GroupHandlers(handoff).register(app)
+        reloader = ContentReloader(handoff.messenger)
+        GroupHandlers(handoff, reloader).register(app)
     handlers = PersonHandlers(
         assistant,
         sender,
@@ -91,7 +95,7 @@ def telegram_parts(
         settings.messages_per_minute,
     )
     front = TelegramFrontEnd(app, catalogs, handlers)
-    return front, handoff
+    return front, handoff, reloader
 
 
 async def run(settings: Settings, language: str | None) -> int:
@@ -111,6 +115,7 @@ async def run(settings: Settings, language: str | None) -> int:
     privacy = Privacy(database, users, escalations, bookings)
     purge_task = asyncio.create_task(purge_daily(privacy, settings))
     outbox_task: asyncio.Task[None] | None = None
+    content_task: asyncio.Task[None] | None = None  # editors' changes, compiled and checked
     # The language models load while Rasa starts, so that no message (least of all a crisis) waits.
     language_models = asyncio.create_task(asyncio.to_thread(language_id.warm_up))
     try:
@@ -131,7 +136,8 @@ async def run(settings: Settings, language: str | None) -> int:
             logging.getLogger(__name__).warning("Crisis texts shown in English (no translation): %s", untranslated)
         stop_task = asyncio.create_task(stop.wait())
         if settings.telegram_token:
-            front, handoff = telegram_parts(settings, assistant, escalations, bookings)
+            front, handoff, reloader = telegram_parts(settings, assistant, escalations, bookings)
+            content_task = asyncio.create_task(reloader.watch())
             webhook = None
             if settings.webhook_url:
                 webhook = WebhookConfig(
@@ -147,6 +153,7 @@ async def run(settings: Settings, language: str | None) -> int:
             await stop_task
             return 0
         outbox_task = asyncio.create_task(keep_replaying(assistant.records.replay))
+        content_task = asyncio.create_task(ContentReloader(None).watch())
         progress(f"Ready after {time.monotonic() - started:.1f} s. Type a message; numbers press buttons; Ctrl-D ends.")
         chat = TerminalChat(assistant, pseudonym("terminal", os.getpid(), settings.pseudonym_secret))
         chat_task = asyncio.create_task(chat.run(await stdin_reader(), language))
@@ -157,6 +164,8 @@ async def run(settings: Settings, language: str | None) -> int:
     finally:
         progress("Stopping...")
         purge_task.cancel()
+        if content_task:
+            content_task.cancel()
         if outbox_task:
             outbox_task.cancel()
         if assistant is not None:

@@ -18,6 +18,7 @@ from telegram.ext import (
 )
 
 from bot.conversation.assistant import command_word
+from bot.coordinators.content_reload import RELOAD_COMMAND, ContentReloader
 from bot.coordinators.handoff import LIST_COMMAND, SHOW_COMMAND, Coordinator, HandOff
 from bot.telegram_front.sending import retrying
 
@@ -26,8 +27,9 @@ HANDLER_GROUP = -1
 
 
 class GroupHandlers:
-    def __init__(self, handoff: HandOff) -> None:
+    def __init__(self, handoff: HandOff, reloader: ContentReloader | None = None) -> None:
         self.handoff = handoff
+        self.reloader = reloader
 
     def register(self, app: Application) -> None:
         app.add_handler(CallbackQueryHandler(self.on_button, pattern=r"^(esc|book):"), group=HANDLER_GROUP)
@@ -57,6 +59,11 @@ class GroupHandlers:
         command = command_word(message.text)
         if command in (LIST_COMMAND, SHOW_COMMAND):
             await self.handoff.on_command(command, message.text.split()[1:], member)
+        elif command == RELOAD_COMMAND and self.reloader is not None:
+            if self.handoff.is_coordinator(member.user_id):
+                await self.reloader.reload()
+            else:
+                await self.handoff.on_command(command, [], member)  # audited, and told who may
         elif about_us and replied is not None:
             await self.handoff.on_reply(replied.text or "", message.text, member)
         raise ApplicationHandlerStop
