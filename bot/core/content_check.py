@@ -25,6 +25,8 @@ from bot.core.articles import MAX_PART_CHARS, ContentError, parse_article
 from bot.core.languages import SUPPORTED, is_rtl
 from bot.core.organisation import load_organisation
 from bot.core.resources import load_resources
+from bot.core.safety.lexicon import LEVELS, Lexicon, LexiconError, compile_pattern
+from bot.core.safety.normalize import normalize
 from bot.core.text_direction import starts_left_to_right
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -58,6 +60,7 @@ def check(root: Path = PROJECT_ROOT) -> list[Problem]:
         *check_topics(root),
         *check_articles(root),
         *check_programmes(root),
+        *check_lexicons(root),
     ]
 
 
@@ -260,6 +263,71 @@ def check_programmes(root: Path) -> Iterator[Problem]:
             yield Problem(
                 name, None, f"{unknown} is not a programme of content/programmes.yml", "check the spelling of the id"
             )
+
+
+# --- safety word lists ----------------------------------------------------------------------------
+RISK_INTENTS = {"express_acute_risk", "express_distress"}
+
+
+def everyday_examples(root: Path, language: str) -> list[tuple[str, str]]:
+    """The NLU training examples of the everyday intents: (as written, normalized)."""
+    try:
+        blocks = yaml.safe_load((root / "nlu" / language / "nlu.yml").read_text(encoding="utf-8"))["nlu"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return []
+    examples = []
+    for block in blocks:
+        if "intent" in block and block["intent"] not in RISK_INTENTS:
+            for line in block["examples"].splitlines():
+                if line.strip().startswith("- "):
+                    examples.append((line.strip()[2:], normalize(line.strip()[2:])))
+    return examples
+
+
+def check_lexicons(root: Path) -> Iterator[Problem]:
+    """Word lists that cannot be read, phrases that can never match their own words, and phrases
+    that raise an alarm on an everyday question of the intent examples ("I cannot sleep")."""
+    for path in sorted((root / "content" / "safety").glob("*.yml")):
+        if path.stem not in SUPPORTED:
+            continue
+        name = relative(path, root)
+        try:
+            Lexicon.load(path)
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (LexiconError, yaml.YAMLError, OSError) as error:
+            yield Problem(name, None, str(error).split(": ", 1)[-1], "see the pattern syntax at the top of the file")
+            continue
+        lines = path.read_text(encoding="utf-8").splitlines()
+        everyday = everyday_examples(root, path.stem)
+        for level in (*LEVELS, "violence"):
+            for phrases in (data.get(level) or {}).values():
+                for phrase in phrases or []:
+                    line = next(
+                        (
+                            n
+                            for n, text in enumerate(lines, 1)
+                            if text.strip().strip("-").strip().strip("'\"") == phrase
+                        ),
+                        None,
+                    )
+                    pattern = re.compile(compile_pattern(phrase))
+                    literal = "~" not in phrase and "*" not in phrase.split()
+                    if literal and not pattern.search(normalize(phrase.replace("*", ""))):
+                        yield Problem(
+                            name,
+                            line,
+                            f"“{phrase}” can never match, not even its own words",
+                            "write it as people type it",
+                        )
+                    hit = next((written for written, folded in everyday if pattern.search(folded)), None)
+                    if hit is not None:
+                        yield Problem(
+                            name,
+                            line,
+                            f"“{phrase}” ({level}) raises an alarm on the everyday question “{hit}” "
+                            f"(nlu/{path.stem}/nlu.yml)",
+                            "make the phrase longer or more exact, or add the everyday wording to not_risk",
+                        )
 
 
 def main(root: Path = PROJECT_ROOT) -> int:

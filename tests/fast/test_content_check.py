@@ -90,6 +90,17 @@ def test_every_kind_of_mistake_is_reported_where_it_is(copy: Path):
     assert all("\n    → " in problem for problem in reported(copy)), "every problem says what to do"
 
 
+def test_a_safety_phrase_that_alarms_on_an_everyday_question_or_cannot_be_read_is_named(copy: Path):
+    words = copy / "content" / "safety" / "en.yml"
+    shutil.copytree(ROOT / "nlu", copy / "nlu")
+    edit(words, "    - kill* myself\n", "    - kill* myself\n    - sleep\n")
+    problems = "\n".join(reported(copy))
+    at = line_of(words, "    - sleep\n")
+    assert f"content/safety/en.yml:{at}: “sleep” (acute) raises an alarm on the everyday question" in problems
+    edit(words, "    - sleep\n", "    - ~ sleep\n")
+    assert "content/safety/en.yml: " in "\n".join(reported(copy)), "a pattern that cannot be compiled"
+
+
 def test_a_file_that_cannot_be_read_is_named_not_a_traceback(copy: Path):
     (copy / "content" / "programmes.yml").write_text("programmes:\n  - id: [broken\n", encoding="utf-8")
     po(copy, "uk").write_text('msgid "a"\nmsgstr "b"\nthis is not a PO line\n', encoding="utf-8")
