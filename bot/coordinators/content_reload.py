@@ -27,7 +27,7 @@ from bot.core.content_check import PLACEHOLDER
 
 log = logging.getLogger(__name__)
 
-RELOAD_COMMAND = "reload"
+RELOAD_COMMAND = "/reload"
 WATCH_SECONDS = 10.0
 #: At most this many problems in the group's message; `python -m bot content check` lists them all.
 SHOWN_PROBLEMS = 8
