@@ -79,10 +79,15 @@ class ContentReloader:
         self._seen = self._fingerprint()
 
     def _watched(self) -> list[Path]:
+        """What the bot reads anew while it runs. The help lines, the organisation's facts and the
+        safety word lists are read at start: a change to them needs a restart."""
+        content = self.root / "content"
         return [
             *sorted((self.root / "locales").glob("*/LC_MESSAGES/messages.po")),
-            *sorted((self.root / "content").glob("**/*.md")),
-            *sorted((self.root / "content").glob("**/*.yml")),
+            *sorted(content.glob("*/*.md")),
+            *sorted(content.glob("*/programmes.yml")),
+            content / "programmes.yml",
+            content / "topics.yml",
         ]
 
     def _fingerprint(self) -> dict[Path, tuple[int, int]]:
