@@ -23,7 +23,7 @@ from babel.messages.pofile import PoFileError, read_po
 from bot import PROJECT_ROOT
 from bot.conversation.ports import Messenger
 from bot.core import content_check
-from bot.core.content_check import PLACEHOLDER
+from bot.core.content_check import placeholders_match
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def compile_catalog(po: Path) -> None:
         catalog = read_po(handle, abort_invalid=True)
     for message in catalog:
         text = message.string if isinstance(message.string, str) else ""
-        if message.id and text and set(PLACEHOLDER.findall(text)) != set(PLACEHOLDER.findall(str(message.id))):
+        if message.id and text and not placeholders_match(str(message.id), text):
             message.string = ""
     with tempfile.NamedTemporaryFile("wb", dir=po.parent, delete=False, suffix=".tmp") as handle:
         try:

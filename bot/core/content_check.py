@@ -25,6 +25,7 @@ from bot.core.articles import MAX_PART_CHARS, ContentError, parse_article
 from bot.core.languages import SUPPORTED, is_rtl
 from bot.core.organisation import load_organisation
 from bot.core.resources import load_resources
+from bot.core.safety.examples import NLU_RISK_INTENTS
 from bot.core.safety.lexicon import LEVELS, Lexicon, LexiconError, compile_pattern
 from bot.core.safety.normalize import normalize
 from bot.core.text_direction import starts_left_to_right
@@ -32,6 +33,26 @@ from bot.core.text_direction import starts_left_to_right
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 #: A Dutch phone number written out (0800-0113, 088-1122112, +31-800-0113).
 PHONE = re.compile(r"(?<![\w{+-])(?:\+31[-\s]?\d{1,3}[-\s]?\d{3,4}[-\s]?\d{0,4}|0\d{2,3}-\d{4,7})(?![\w-])")
+
+
+def placeholders_match(english: str, translation: str) -> bool:
+    """A translation names exactly the placeholders of its English text (it is filled with them)."""
+    return set(PLACEHOLDER.findall(translation)) == set(PLACEHOLDER.findall(english))
+
+
+def intent_examples(path: Path) -> list[tuple[str, str]]:
+    """(intent, example) for every training example of an NLU file; none when it cannot be read."""
+    try:
+        blocks = yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return []
+    return [
+        (block["intent"], line.strip()[2:])
+        for block in blocks
+        if "intent" in block
+        for line in block["examples"].splitlines()
+        if line.strip().startswith("- ")
+    ]
 
 
 @dataclass(frozen=True)
@@ -99,7 +120,7 @@ def check_catalogs(root: Path) -> Iterator[Problem]:
             if not text:
                 continue
             done.add((message.context, message.id))
-            if set(PLACEHOLDER.findall(text)) != set(PLACEHOLDER.findall(str(message.id))):
+            if not placeholders_match(str(message.id), text):
                 yield Problem(
                     name,
                     message.lineno,
@@ -266,22 +287,10 @@ def check_programmes(root: Path) -> Iterator[Problem]:
 
 
 # --- safety word lists ----------------------------------------------------------------------------
-RISK_INTENTS = {"express_acute_risk", "express_distress"}
-
-
 def everyday_examples(root: Path, language: str) -> list[tuple[str, str]]:
     """The NLU training examples of the everyday intents: (as written, normalized)."""
-    try:
-        blocks = yaml.safe_load((root / "nlu" / language / "nlu.yml").read_text(encoding="utf-8"))["nlu"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError):
-        return []
-    examples = []
-    for block in blocks:
-        if "intent" in block and block["intent"] not in RISK_INTENTS:
-            for line in block["examples"].splitlines():
-                if line.strip().startswith("- "):
-                    examples.append((line.strip()[2:], normalize(line.strip()[2:])))
-    return examples
+    path = root / "nlu" / language / "nlu.yml"
+    return [(text, normalize(text)) for intent, text in intent_examples(path) if intent not in NLU_RISK_INTENTS]
 
 
 def check_lexicons(root: Path) -> Iterator[Problem]:

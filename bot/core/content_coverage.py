@@ -14,6 +14,7 @@ import yaml
 from babel.messages.pofile import read_po
 
 from bot import PROJECT_ROOT
+from bot.core.content_check import intent_examples
 from bot.core.languages import SUPPORTED
 
 REVIEW_MARK = "needs review by a native speaker"
@@ -40,13 +41,7 @@ def yaml_of(path: Path) -> dict:
 
 
 def examples_per_intent(path: Path) -> Counter:
-    counts: Counter = Counter()
-    for block in yaml_of(path).get("nlu") or []:
-        if "intent" in block:
-            counts[block["intent"]] += sum(
-                1 for line in block["examples"].splitlines() if line.strip().startswith("- ")
-            )
-    return counts
+    return Counter(intent for intent, _ in intent_examples(path))
 
 
 def phrases(data: object) -> int:
