@@ -11,11 +11,18 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 
 #: Order is the order of the language menu.
-SUPPORTED: tuple[str, ...] = ("en", "nl", "ar", "fa", "uk", "es")
+SUPPORTED: tuple[str, ...] = ("en", "nl", "ar", "fa", "uk", "es", "ti", "so", "ru")
 DEFAULT = "en"
+#: The languages Rasa's intent model has examples for (nlu/<lang>/nlu.yml). People who write in the
+#: others get every reply, article, button and crisis text in their language, and the safety screen
+#: reads them, but a question in their own words is not understood yet: they get the menu.
+UNDERSTOOD: tuple[str, ...] = ("en", "nl", "ar", "fa", "uk", "es")
 
 # Telegram and phones send codes such as "fa-AF", "prs" (Dari) or "pt_BR".
-_ALIASES = {"prs": "fa", "per": "fa", "dari": "fa", "ukr": "uk", "ara": "ar", "spa": "es", "dut": "nl"}
+_ALIASES = {
+    "prs": "fa", "per": "fa", "dari": "fa", "ukr": "uk", "ara": "ar", "spa": "es", "dut": "nl",
+    "tir": "ti", "som": "so", "tur": "tr", "rus": "ru",
+}  # fmt: skip
 
 # Names people type that Babel's CLDR data does not list (dialect names, short forms).
 _EXTRA_NAMES = {
@@ -25,10 +32,17 @@ _EXTRA_NAMES = {
     "nl": ["nederlands", "hollands", "dutch", "هولندي", "هلندی"],
     "es": ["español", "espanol", "castellano", "spanish", "اسباني", "إسباني", "اسپانیولی"],
     "en": ["english", "inglés", "ingles", "انجليزي", "انگلیسی", "англійською"],
+    "ti": ["tigrinya", "tigrigna", "tigrina", "ትግርኛ", "ትግሪኛ", "tigrinja"],
+    "so": ["somali", "soomaali", "af soomaali", "af-soomaali", "afsoomaali"],
+    "tr": ["türkçe", "turkce", "turkish", "turks", "تركي", "ترکی"],
+    "ru": ["русский", "по-русски", "по русски", "russian", "russisch", "російською", "روسي", "روسی"],
 }
 
 ARABIC_SCRIPT = re.compile(r"[\u0600-\u06FF]")
+#: The adjective endings of language names in Ukrainian and Russian ("іспанська", "испанский").
+_CYRILLIC_ENDING = re.compile(r"(ии|ыи|ои|ая|а)$")  # names are folded: й is и there
 CYRILLIC = re.compile(r"[\u0400-\u04FF]")
+ETHIOPIC = re.compile(r"[\u1200-\u137F]")
 
 # Shown in the language menu; Persian speakers from Afghanistan call their language Dari.
 _NATIVE_NAME_OVERRIDES = {"fa": "فارسی / دری"}
@@ -98,13 +112,14 @@ def find_language_name(text: str) -> str | None:
     folded = fold(text)
     found: list[tuple[int, int, str]] = []
     for name, code in _name_index():
-        # Arabic script attaches prefixes to the name ("بالعربي", "وفارسی"), so no word boundary there.
-        # Ukrainian declines the name ("іспанська", "іспанською"): match the stem. Latin-script names
-        # end at a word boundary, so "Darija" (Moroccan Arabic) is not "Dari".
-        if ARABIC_SCRIPT.match(name):
+        # Arabic script attaches prefixes to the name ("بالعربي", "وفارسی"), and Ge'ez script too
+        # ("ብትግርኛ"), so no word boundary there.
+        # Ukrainian and Russian decline the name ("іспанською", "по-испански", "на испанском"): match
+        # the stem. Latin-script names end at a word boundary, so "Darija" (Moroccan Arabic) is not "Dari".
+        if ARABIC_SCRIPT.match(name) or ETHIOPIC.match(name):
             pattern = re.escape(name)
         elif CYRILLIC.match(name):
-            pattern = r"(?<!\w)" + re.escape(name[:-1] if name.endswith("а") else name)
+            pattern = r"(?<!\w)" + re.escape(_CYRILLIC_ENDING.sub("", name))
         else:
             pattern = r"(?<!\w)" + re.escape(name) + r"(?!\w)"
         match = re.search(pattern, folded)

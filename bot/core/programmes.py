@@ -21,8 +21,9 @@ PROGRAMMES_FILE = PROJECT_ROOT / "content" / "programmes.yml"
 CONTENT_DIR = PROJECT_ROOT / "content"
 #: Suggestions shown at a time (then a button for more): more is too much to read on a phone.
 MAX_SUGGESTIONS = 4
-#: Languages whose speakers may be from Ukraine (many Ukrainians write in Russian).
-UKRAINIAN_LANGUAGES = {"uk", "ru"}
+#: Languages whose speakers are taken to be from Ukraine. Not Russian: many Ukrainians write in
+#: Russian, but so do people from elsewhere, and they can answer "from Ukraine" to the question.
+UKRAINIAN_LANGUAGES = {"uk"}
 INTERPRETER = "interpreter"
 
 

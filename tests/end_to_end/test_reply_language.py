@@ -8,7 +8,8 @@ import itertools
 
 import pytest
 
-from tests.conversation import ARABIC_SCRIPT, ASK, article_title
+from bot.core.languages import UNDERSTOOD
+from tests.conversation import ARABIC_SCRIPT, ASK, article_title, expected_text
 from tests.helpers import keyboard_of, pressed
 from tests.telegram_standin import TelegramStandIn
 
@@ -25,6 +26,7 @@ def write(telegram: TelegramStandIn, person: int, text: str, phone: str = "en", 
     return telegram.wait_for(lambda: (t := telegram.texts_to(person)[before:]) and len(t) >= replies and t)
 
 
+@pytest.mark.parametrize("language", UNDERSTOOD)
 @pytest.mark.parametrize("phone", ["en", "nl"])
 def test_a_new_person_is_answered_in_the_language_they_write_whatever_their_phones_language(telegram, language, phone):
     answer = write(telegram, next(_people), SLEEP[language], phone=phone)
@@ -92,10 +94,11 @@ def test_a_language_the_bot_does_not_speak_gets_english_and_dutch_and_the_menu(t
     assert ("فارسی / دری", '/change_language{"language": "fa"}') in keyboard_of(message)
 
 
-def test_russian_is_recognised_as_russian_not_ukrainian(telegram):
-    person = next(_people)
-    write(telegram, person, "я уже несколько ночей не могу уснуть, что делать", phone="uk")
-    assert telegram.texts_to(person)[-1].startswith("I cannot write in Русский yet.")
+def test_russian_is_answered_in_russian_not_ukrainian(telegram):
+    # Russian is not among the languages Rasa understands yet: the sleep article if the Ukrainian
+    # examples carry it, else "I did not understand" with the menu, but in Russian either way.
+    answer = write(telegram, next(_people), "я уже несколько ночей не могу уснуть, что делать", phone="uk")
+    assert answer[0].startswith(article_title("ru", "sleep")) or answer[0] == expected_text("ru", "utter_fallback", 1)
 
 
 def test_a_crisis_is_answered_in_the_language_of_the_crisis_message_not_the_chosen_one(telegram):

@@ -15,7 +15,8 @@ from tests.helpers import ROOT, base_env
 
 SCREEN = SafetyScreen.load()
 
-# Held-out examples (tests/nlu/): the model never saw them, and no lexicon phrase matches them.
+# Held-out examples (tests/nlu/; the Russian pair written for this test): the model never saw
+# them, and no lexicon phrase matches them.
 PARAPHRASES = {
     "en": ("I think the world would be better without me in it", "it's all too much and I'm so scared"),
     "nl": ("ik ben van plan om alles te beëindigen", "het is allemaal te veel en ik ben zo bang"),
@@ -23,6 +24,7 @@ PARAPHRASES = {
     "fa": ("دنیا بدون من بهتره", "همه چی زیادیه و خیلی میترسم"),
     "uk": ("світу буде краще без мене", "всього забагато і мені так страшно"),
     "es": ("el mundo estaría mejor sin mí", "todo es demasiado y tengo mucho miedo"),
+    "ru": ("всем будет лучше без меня", "всё слишком тяжело и мне очень страшно"),
 }
 
 

@@ -41,6 +41,7 @@ from bot import PROJECT_ROOT
 from bot.core import protocol
 from bot.core.articles import Library
 from bot.core.i18n import default_catalogs
+from bot.core.languages import SUPPORTED
 from bot.core.protocol import BookingAnswers, Request
 from bot.storage.bookings import BookingLog
 from bot.storage.db import Database, migrate
@@ -293,6 +294,9 @@ NATIVE_NAMES = {
     "fa": "فارسی / دری",
     "uk": "Українська",
     "es": "Español",
+    "ti": "ትግርኛ",
+    "so": "Soomaali",
+    "ru": "Русский",
 }
 
 
@@ -305,7 +309,7 @@ def test_the_language_question_offers_the_persons_own_language_first(language, n
     assert titles[0] == native
     assert message["buttons"][0]["payload"] == native, "the name is the answer: extract_booking_language reads it"
     assert message["buttons"][-1]["payload"] == "/show_menu"
-    assert len(titles) == 7, "six languages and Stop"
+    assert len(titles) == len(SUPPORTED) + 1, "every language and Stop"
 
 
 def test_the_first_question_asks_for_age_with_yes_no_and_stop():
@@ -479,7 +483,7 @@ def test_a_time_written_with_a_dot_or_a_range_is_not_an_impossible_date(text):
         ("العربية", "العربية (ar)"),
         ("Dari", "فارسی / دری (fa)"),
         ("can it be in Ukrainian?", "Українська (uk)"),
-        ("Tigrinya  please", "Tigrinya please"),
+        ("Amharic  please", "Amharic please"),
     ],
 )
 def test_the_language_for_the_talk_is_named_in_its_own_script_or_kept_as_written(text, stored):

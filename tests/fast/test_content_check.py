@@ -116,12 +116,13 @@ def test_coverage_shows_how_far_each_language_is(copy: Path):
     from bot.core.content_coverage import render, table
 
     (copy / "content" / "es" / "hope.md").unlink()
+    (copy / "content" / "safety" / "examples" / "am.yml").write_text("language: am\n", encoding="utf-8")
     edit(po(copy, "nl"), 'msgstr "Wil je meedoen? Vraag het dan aan {routes}."', 'msgstr ""')
     rows = {cells[0]: cells for cells in table(copy)}
     topics, texts = rows["en"][2].split("/")[1], int(rows["en"][1].split("/")[1])
     assert rows["es"][2] == f"{int(topics) - 1}/{topics}", "one article fewer in Spanish"
     assert rows["nl"][1] == f"{texts - 1}/{texts}", "one text fewer in Dutch"
-    assert rows["ti"][1] == f"0/{texts}" and rows["ti"][3] == "none", "Tigrinya is planned, not started"
+    assert rows["am"][1] == f"0/{texts}" and rows["am"][3] == "none", "Amharic has examples, nothing else yet"
     assert int(rows["ar"][8]) > 0, "Arabic has entries marked for a native speaker's review"
     markdown = render(list(rows.values()), markdown=True).splitlines()
     assert markdown[0].startswith("| lang | texts translated | articles |") and len(markdown) == len(rows) + 2

@@ -51,6 +51,9 @@ CRISES = {
     "fa": "تصمیم گرفته‌ام امشب به زندگی‌ام پایان بدهم",
     "uk": "я вирішив сьогодні вночі покінчити з життям",
     "es": "he decidido quitarme la vida esta noche",
+    "ti": "ሎሚ ለይቲ ኩሉ ምስ ደቀሰ ካብ ናሕሲ ክዘልል ወሲነ",
+    "so": "waxaan go'aansaday inaan caawa is dilo",
+    "ru": "я решил сегодня ночью покончить с собой",
 }
 
 

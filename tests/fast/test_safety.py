@@ -129,6 +129,9 @@ ACUTE = {
     "fa": "میخوام بمیرم",
     "uk": "хочу померти",
     "es": "quiero morirme",
+    "ti": "ብሓቂ ክመውት ደልየ",
+    "so": "waxaan rabaa inaan dhinto",
+    "ru": "хочу умереть",
 }
 
 
