@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import uuid
 from pathlib import Path
 
@@ -13,16 +12,13 @@ from bot.conversation.assistant import Assistant
 from bot.conversation.rasa_client import RasaClient
 from bot.conversation.replies import Reply
 from bot.core.i18n import Catalogs
+from bot.core.languages import ARABIC_SCRIPT, CYRILLIC, ETHIOPIC
 from bot.core.organisation import load_organisation
 from bot.core.resources import load_resources
 from bot.settings import DEFAULT_RETENTION_DAYS
 from bot.storage.users import MemoryUserStore
 
 ROOT = Path(__file__).resolve().parent.parent
-
-ARABIC_SCRIPT = re.compile(r"[\u0600-\u06FF]")
-CYRILLIC = re.compile(r"[\u0400-\u04FF]")
-ETHIOPIC = re.compile(r"[\u1200-\u137F]")
 
 
 def converse(rasa_url: str, language: str, messages: list[str], auth_token: str = "test-token") -> list[list[Reply]]:
@@ -127,41 +123,5 @@ ASK = {
         "stress": "tengo tanta ansiedad que me tiemblan las manos",
         "book": "¿puedo hablar con uno de sus voluntarios?",
         "switch": "¿me puedes escribir en árabe?",
-    },
-    "ti": {
-        "groups": "ምስ ካልኦት ሓተቲ ዑቕባ ብጉጅለ ተራኺብና ጸገም ምጽዋር ክንመሃር",
-        "sleep": "ለይቲ ኩሉ ሳዕ እበራበር",
-        "stress": "ብጣዕሚ ተጨኒቐ ኣለኹ",
-        "book": "ምስ ሓደ ካብ ወለንተኛታት ክዛረብ ይኽእል ዶ",
-        "switch": "ብስጳንኛ ክትጽሕፈለይ ትኽእል ዶ",
-        "grief": "ሓወይ ኣብ ኲናት ሞይቱ",
-        "diagnosis": "depression ኣለኒ ትብል ዶ",
-    },
-    "so": {
-        "groups": "inaan la kulmo magangalyo doonayaal kale koox ahaan si aan u barano sida loo adkaysto",
-        "sleep": "habenkii mar walba waan soo toosaa",
-        "stress": "walwal badan ayan dareemayaa",
-        "book": "ma la hadli karaa mid ka mid ah tabarucayaasha",
-        "switch": "isbaanish ma ku hadli kartaa",
-        "grief": "walaalkay dagaalka ayaan ku waayay",
-        "diagnosis": "ma u malaynaysaa inaan depression qabo",
-    },
-    "tr": {
-        "groups": "başa çıkmayı öğrenmek için diğer sığınmacılarla grup halinde buluşmak",
-        "sleep": "gece sürekli uyanıyorum",
-        "stress": "çok stresli hissediyorum",
-        "book": "gönüllülerden biriyle konuşabilir miyim",
-        "switch": "ispanyolca yazabilir misin",
-        "grief": "abimi depremde kaybettim",
-        "diagnosis": "sence depresyonum var mi",
-    },
-    "ru": {
-        "groups": "встречаться в группе с другими беженцами и учиться справляться",
-        "sleep": "постоянно просыпаюсь ночью",
-        "stress": "у меня стресс",
-        "book": "можно поговорить с волонтером",
-        "switch": "ты говоришь по испански",
-        "grief": "брат погиб на фронте",
-        "diagnosis": "как думаешь у меня депрессия",
     },
 }

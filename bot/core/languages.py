@@ -39,10 +39,10 @@ _EXTRA_NAMES = {
 }
 
 ARABIC_SCRIPT = re.compile(r"[\u0600-\u06FF]")
-#: The adjective endings of language names in Ukrainian and Russian ("іспанська", "испанский").
-_CYRILLIC_ENDING = re.compile(r"(ии|ыи|ои|ая|а)$")  # names are folded: й is и there
 CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 ETHIOPIC = re.compile(r"[\u1200-\u137F]")
+#: The adjective endings of language names in Ukrainian and Russian ("іспанська", "испанский").
+_CYRILLIC_ENDING = re.compile(r"(ии|ыи|ои|ая|а)$")  # names are folded: й is и there
 
 # Shown in the language menu; Persian speakers from Afghanistan call their language Dari.
 _NATIVE_NAME_OVERRIDES = {"fa": "فارسی / دری"}

@@ -17,7 +17,9 @@ from bot.core.i18n import Catalogs
 from bot.core.languages import SUPPORTED
 from bot.core.safety import Level, SafetyScreen
 from bot.core.safety.evaluation import evaluate, report
+from bot.core.safety.examples import HELDOUT_DIR, load_dir
 from bot.core.safety.lexicon import LexiconError
+from bot.core.safety.normalize import normalize
 from bot.storage.users import MemoryUserStore
 from tests.conversation import looks_written_in
 from tests.helpers import ROOT, base_env, free_port
@@ -29,6 +31,19 @@ RESULTS = evaluate(SCREEN, ROOT / "tests" / "safety")
 
 def test_every_language_has_an_evaluation_set():
     assert set(RESULTS) == set(SUPPORTED), report(RESULTS)
+
+
+def test_no_check_set_message_is_a_held_out_or_validation_message():
+    """The word lists are tuned on tests/safety/<lang>.yml; the sets that measure them must stay unseen."""
+    unseen = {normalize(e.text) for d in (HELDOUT_DIR, ROOT / "tests" / "safety" / "validation") for e in load_dir(d)}
+    tuned = [
+        f"{path.name}: {message}"
+        for path in sorted((ROOT / "tests" / "safety").glob("*.yml"))
+        for messages in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).values()
+        for message in messages
+        if normalize(message) in unseen
+    ]
+    assert not tuned, "write a different message of the same kind:\n" + "\n".join(tuned)
 
 
 def test_every_acute_message_is_caught(language):
