@@ -8,12 +8,13 @@ import json
 import os
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 from bot import app
 from bot.core import log_privacy
 from bot.settings import SettingError, Settings
 from bot.storage.bookings import BookingLog
-from bot.storage.db import DatabaseError
+from bot.storage.db import Database, DatabaseError
 from bot.storage.escalations import EscalationLog
 from bot.storage.privacy import Privacy
 from bot.storage.users import SqlUserStore
@@ -173,13 +174,17 @@ def main(argv: list[str] | None = None) -> int:
     preview_parser.add_argument("topic", help="a topic of content/topics.yml, e.g. sleep")
     commands.add_parser("migrate", help="create or update the database schema (run and tests do this too)")
     commands.add_parser("purge", help="delete data past its retention period now (the bot also does it daily)")
-    log_parser = commands.add_parser("escalations", help="the escalation log: list, show or export")
-    log_parser.add_argument("action", choices=("list", "show", "export"))
+    log_parser = commands.add_parser(
+        "escalations", help="the escalation log: list, show or export; report draws the last weeks as a picture"
+    )
+    log_parser.add_argument("action", choices=("list", "show", "export", "report"))
     log_parser.add_argument("id", nargs="?", type=int, help="with show: the escalation's number")
     log_parser.add_argument("--since", help="7d, 24h, 30m or a date such as 2026-11-01")
     log_parser.add_argument("--status", choices=("open", "claimed", "resolved", "expired"))
     log_parser.add_argument("--level", choices=("acute", "distress", "request"))
     log_parser.add_argument("--format", choices=("table", "csv", "json"), help="default: table; export: csv")
+    log_parser.add_argument("--weeks", type=int, default=8, help="with report: how many weeks (default 8)")
+    log_parser.add_argument("--out", default=".", help="with report: the folder for the PNG and the HTML page")
     args = parser.parse_args(argv)
     if args.command == "safety-check":
         return safety_check(args.lang, use_nlu=not args.no_nlu, use_model=not args.no_model)
@@ -223,7 +228,26 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     if args.command == "escalations":
+        if args.action == "report":
+            return escalations_picture(database, settings, args.weeks, Path(args.out))
         return escalations_command(EscalationLog(database), args)
+    return 0
+
+
+def escalations_picture(database: Database, settings: Settings, weeks: int, out: Path) -> int:
+    """Writes escalations-report.png and escalations-report.html into `out`."""
+    from bot.coordinators import picture
+
+    if not 1 <= weeks <= 104:
+        print("--weeks takes a number from 1 to 104.", file=sys.stderr)
+        return 2
+    report = picture.gather(database, weeks, settings.coordinator_hours)
+    png = picture.draw(report)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "escalations-report.png").write_bytes(png)
+    (out / "escalations-report.html").write_text(picture.html_page(report, png), encoding="utf-8")
+    print("\n".join([f"Escalations and bookings, {report.period}:", *picture.headline(report)]))
+    print(f"Wrote {out / 'escalations-report.png'} and {out / 'escalations-report.html'}")
     return 0
 
 

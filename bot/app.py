@@ -82,6 +82,8 @@ def telegram_parts(
             CoordinatorGroup(settings.coordinator_chat_id, settings.coordinator_user_ids),
             settings.pseudonym_secret,
             timedelta(seconds=settings.escalation_remind_after),
+            settings.coordinator_hours,
+            settings.report_weekly,
         )
         reloader = ContentReloader(handoff.messenger)
         GroupHandlers(handoff, reloader).register(app)

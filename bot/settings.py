@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot import PROJECT_ROOT
-from bot.core.office_hours import OfficeHours
+from bot.core.office_hours import OfficeHours, WeeklySchedule
 
 
 class SettingError(ValueError):
@@ -69,6 +69,7 @@ class Settings:
     escalation_retention_days: int
     escalation_remind_after: float  # seconds
     coordinator_hours: OfficeHours
+    report_weekly: WeeklySchedule  # when the bot posts the programme's picture in the group by itself
     messages_per_minute: float  # one person's messages that reach Rasa (after a burst of 10)
 
     @classmethod
@@ -114,6 +115,10 @@ class Settings:
             hours = OfficeHours.parse(env.get("COORDINATOR_HOURS", ""))
         except ValueError as error:
             raise SettingError(f"COORDINATOR_HOURS: {error}") from None
+        try:
+            weekly = WeeklySchedule.parse(env.get("REPORT_WEEKLY", ""))
+        except ValueError as error:
+            raise SettingError(f"REPORT_WEEKLY: {error}") from None
         model = Path(env.get("MODEL_PATH") or PROJECT_ROOT / "models" / "current.tar.gz")
         if require_model and not external and not model.exists():
             raise SettingError(f"MODEL_PATH: no trained model at {model}; run `make run` to train one")
@@ -142,6 +147,7 @@ class Settings:
             escalation_remind_after=_positive(env, "ESCALATION_REMIND_AFTER", 300, "seconds"),
             messages_per_minute=_positive(env, "MESSAGES_PER_MINUTE", 30, "messages"),
             coordinator_hours=hours,
+            report_weekly=weekly,
         )
 
 

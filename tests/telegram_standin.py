@@ -239,7 +239,11 @@ class TelegramStandIn:
                 params.update(await request.json())
             else:
                 params.update(await request.post())
-        params = {key: _maybe_json(value) for key, value in params.items()}
+        # An uploaded file (sendPhoto's photo, sent as multipart form data) is kept as its bytes.
+        params = {
+            key: value.file.read() if isinstance(value, web.FileField) else _maybe_json(value)
+            for key, value in params.items()
+        }
         if request.match_info["token"] != self.token:
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
         with self._lock:
@@ -342,6 +346,18 @@ class TelegramStandIn:
                     "reply_markup"
                 ]  # as in Telegram: a message keeps inline keyboards only
             return message
+        if method == "sendPhoto":
+            message_id = next(self._message_ids)
+            return {
+                "message_id": message_id,
+                "date": int(time.time() + self.clock_offset),
+                "chat": {"id": int(params.get("chat_id", 0)), "type": "supergroup"},
+                "from": BOT_USER,
+                "photo": [
+                    {"file_id": f"photo{message_id}", "file_unique_id": f"p{message_id}", "width": 1170, "height": 830}
+                ],
+                "caption": params.get("caption", ""),
+            }
         return True
 
 

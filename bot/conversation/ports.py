@@ -42,6 +42,9 @@ class Messenger(Protocol):
     ) -> int | None:
         """Posts to the coordinators' group; the new message's id, or None when it was not taken."""
 
+    async def post_picture(self, png: bytes, caption: str) -> int | None:
+        """Posts an image with a caption to the coordinators' group; None when it was not taken."""
+
     async def edit(self, message_id: int, text: str, buttons: Keyboard = ()) -> None:
         """Changes one of the bot's posts in the group; best effort."""
 

@@ -19,7 +19,7 @@ from telegram.ext import (
 
 from bot.conversation.assistant import command_word
 from bot.coordinators.content_reload import RELOAD_COMMAND, ContentReloader
-from bot.coordinators.handoff import LIST_COMMAND, SHOW_COMMAND, Coordinator, HandOff
+from bot.coordinators.handoff import LIST_COMMAND, REPORT_COMMAND, SHOW_COMMAND, Coordinator, HandOff
 from bot.telegram_front.sending import retrying
 
 #: PTB runs handler groups in ascending order; a person's handlers are in group 0.
@@ -57,7 +57,7 @@ class GroupHandlers:
         replied = message.reply_to_message
         about_us = replied is not None and replied.from_user is not None and replied.from_user.id == context.bot.id
         command = command_word(message.text)
-        if command in (LIST_COMMAND, SHOW_COMMAND):
+        if command in (LIST_COMMAND, SHOW_COMMAND, REPORT_COMMAND):
             await self.handoff.on_command(command, message.text.split()[1:], member)
         elif command == RELOAD_COMMAND and self.reloader is not None:
             if self.handoff.is_coordinator(member.user_id):

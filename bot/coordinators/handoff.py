@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 from bot.conversation.assistant import Assistant, booking_saved
 from bot.conversation.ports import Keyboard, Messenger, ReplyPrompt
 from bot.conversation.replies import Reply
-from bot.coordinators import texts
+from bot.coordinators import picture, texts
 from bot.coordinators.texts import (
     ERASED,
     ONLY_COORDINATORS,
@@ -39,6 +39,7 @@ from bot.coordinators.texts import (
 from bot.core import languages
 from bot.core.i18n import Catalogs
 from bot.core.identity import pseudonym
+from bot.core.office_hours import OfficeHours, WeeklySchedule
 from bot.core.person_limits import PerPersonLimit
 from bot.core.safety.responses import emergency_numbers
 from bot.storage.bookings import CLOSED, BookingLog, BookingView
@@ -63,7 +64,9 @@ LIST_PERIODS = {"open": None, "today": timedelta(days=1), "week": timedelta(days
 #: talkative person waits for their turn rather than filling the group's 20 messages a minute.
 RELAY_BURST, RELAY_SECONDS = 5, 60.0
 #: The group's commands.
-LIST_COMMAND, SHOW_COMMAND = "/escalations", "/escalation"
+LIST_COMMAND, SHOW_COMMAND, REPORT_COMMAND = "/escalations", "/escalation", "/report"
+#: The audit log's entry for the weekly picture: when it was last posted.
+WEEKLY_REPORT_ACTION = "weekly_report"
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,8 @@ class HandOff:
         group: CoordinatorGroup,
         pseudonym_secret: str,
         remind_after: timedelta,
+        hours: OfficeHours | None = None,
+        weekly_report: WeeklySchedule | None = None,
     ) -> None:
         self.messenger = messenger
         self.assistant = assistant
@@ -102,6 +107,8 @@ class HandOff:
         self.group = group
         self.secret = pseudonym_secret
         self.remind_after = remind_after
+        self.hours = hours or OfficeHours()
+        self.weekly_report = weekly_report or WeeklySchedule()
         #: People talking with a coordinator right now: their key → the escalation's id.
         self.connected: dict[str, int] = {}
         self._alerting: set[int] = set()
@@ -175,6 +182,31 @@ class HandOff:
         for view in await off_the_loop(self.escalations.stale, EXPIRE_AFTER):
             if await off_the_loop(self.escalations.expire, view.id):
                 await self._refresh_alert(view.id, note="⌛ Expired: nobody claimed it in 24 hours.")
+        await self.post_weekly_report()
+
+    # --- the programme's picture ---------------------------------------------------------------
+    async def post_report(self, weeks: int = picture.DEFAULT_WEEKS) -> bool:
+        """Draws the last weeks' picture from the database and posts it in the group."""
+
+        def make() -> tuple[bytes, str]:
+            report = picture.gather(self.escalations.db, weeks, self.hours)
+            return picture.draw(report), "\n".join([f"📊 {report.period}", *picture.headline(report)])
+
+        png, caption = await off_the_loop(make)
+        return await self.messenger.post_picture(png, caption) is not None
+
+    async def post_weekly_report(self, now: datetime | None = None) -> None:
+        """REPORT_WEEKLY: once per scheduled moment, and not for a moment more than a day ago (a
+        bot started on Wednesday does not post Monday's). The database remembers the last post,
+        so a restart does not post it twice."""
+        due = self.weekly_report.last_due(now or datetime.now(timezone.utc))
+        if due is None or (now or datetime.now(timezone.utc)) - due > timedelta(days=1):
+            return
+        last = await off_the_loop(self.escalations.last_audit, WEEKLY_REPORT_ACTION)
+        if last is not None and last >= due:
+            return
+        if await self.post_report():
+            await off_the_loop(self.escalations.audit, "bot", WEEKLY_REPORT_ACTION)
 
     async def _post(
         self, text: str, buttons: Keyboard = (), prompt: ReplyPrompt | None = None, **options: object
@@ -488,7 +520,7 @@ class HandOff:
         return "Write your note as a reply."
 
     async def on_command(self, command: str, arguments: list[str], member: Coordinator) -> None:
-        """/escalations and /escalation in the group: the log, for coordinators only."""
+        """/escalations, /escalation and /report in the group: the log, for coordinators only."""
         if not self.is_coordinator(member.user_id):
             await self.note_stranger(member.user_id, command)
             await self._post(ONLY_COORDINATORS)
@@ -496,6 +528,10 @@ class HandOff:
             await self._post(await self.list_text(arguments))
         elif command == SHOW_COMMAND:
             await self._post(await self.show_text(arguments))
+        elif command == REPORT_COMMAND:
+            weeks = int(arguments[0]) if arguments and arguments[0].isdigit() else picture.DEFAULT_WEEKS
+            if not await self.post_report(max(1, min(weeks, 52))):
+                await self._post("The picture could not be posted; please try /report again in a minute.")
 
     async def on_reply(self, replied_text: str, text: str, member: Coordinator) -> None:
         """A reply to one of the bot's posts: to a person, to a booking request, or a note."""

@@ -1,10 +1,11 @@
-"""When coordinators are on duty (COORDINATOR_HOURS, e.g. "09:00-21:00", Dutch time; empty means always)."""
+"""When coordinators are on duty (COORDINATOR_HOURS, e.g. "09:00-21:00", Dutch time; empty means always),
+and when the bot posts the programme's weekly picture (REPORT_WEEKLY, e.g. "mon 09:00")."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timezone
+from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 TIMEZONE = ZoneInfo("Europe/Amsterdam")
@@ -42,3 +43,37 @@ class OfficeHours:
         if self.start is None or self.end is None:
             return ""
         return f"{self.start:%H:%M}–{self.end:%H:%M}"
+
+
+@dataclass(frozen=True)
+class WeeklySchedule:
+    """REPORT_WEEKLY: "mon 09:00" (Dutch time) posts the picture in the group every Monday at nine;
+    empty: never by itself."""
+
+    weekday: int | None = None
+    at: time = time(9, 0)
+
+    DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+    @classmethod
+    def parse(cls, text: str) -> WeeklySchedule:
+        text = text.strip().lower()
+        if not text or text in ("off", "no", "false", "0"):
+            return cls()
+        match = re.fullmatch(r"([a-z]{3})[a-z]*\s+(\d{1,2}):(\d{2})", text)
+        if not match or match.group(1) not in cls.DAYS or int(match.group(2)) > 23 or int(match.group(3)) > 59:
+            raise ValueError(f"expected a day and a time such as 'mon 09:00', or nothing for off, not {text!r}")
+        return cls(cls.DAYS.index(match.group(1)), time(int(match.group(2)), int(match.group(3))))
+
+    @property
+    def enabled(self) -> bool:
+        return self.weekday is not None
+
+    def last_due(self, now: datetime) -> datetime | None:
+        """The latest scheduled moment at or before `now`."""
+        if self.weekday is None:
+            return None
+        local = now.astimezone(TIMEZONE)
+        day = local.date() - timedelta(days=(local.weekday() - self.weekday) % 7)
+        due = datetime.combine(day, self.at, TIMEZONE)
+        return due if due <= local else due - timedelta(weeks=1)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from bot.storage.db import Database
 from bot.storage.models import AuditEntry, Escalation, EscalationEvent, aware, utcnow
@@ -234,6 +234,12 @@ class EscalationLog:
     def audit(self, actor: str, action: str) -> None:
         with self.db.session() as session:
             session.add(AuditEntry(actor=actor, action=action[:64]))
+
+    def last_audit(self, action: str) -> datetime | None:
+        """When `action` was last written to the audit log (by anyone), or None."""
+        with self.db.session() as session:
+            at = session.scalar(select(func.max(AuditEntry.at)).where(AuditEntry.action == action))
+        return aware(at) if at is not None else None
 
     # --- lists ---------------------------------------------------------------------------------
     def unalerted(self) -> list[EscalationView]:

@@ -30,6 +30,7 @@ from bot.telegram_front.rate_limit import IF_IDLE, URGENT
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 4096
+MAX_CAPTION_CHARS = 1024  # a photo's caption, in the Bot API
 MAX_CALLBACK_BYTES = 64
 SEND_ATTEMPTS = 4
 #: Telegram lets a bot delete its own messages for 48 hours; we remember this many per chat, in memory.
@@ -217,6 +218,16 @@ class GroupMessenger:
             )
         except Exception as error:  # the hand-off's timer tries again from the database
             log.warning("Posting to the coordinators' group failed (%s)", type(error).__name__)
+            return None
+        return message.message_id
+
+    async def post_picture(self, png: bytes, caption: str) -> int | None:
+        try:
+            message = await retrying(
+                lambda: self.sender.bot.send_photo(self.chat_id, png, caption=caption[:MAX_CAPTION_CHARS])
+            )
+        except Exception as error:
+            log.warning("Posting a picture to the coordinators' group failed (%s)", type(error).__name__)
             return None
         return message.message_id
 

@@ -329,3 +329,13 @@ def test_after_48_hours_the_persons_relayed_words_are_overwritten_since_telegram
     assert overwritten[-1].params["text"] == "🗑️ Erased at the person's request."
     refused = [c for c in group.calls_to("deleteMessage", GROUP) if not c.accepted]
     assert refused, "Telegram refused to delete it first"
+
+
+def test_report_in_the_group_posts_the_programmes_picture_as_a_photo(group):
+    group.send_text(807, "I want to end my life")
+    wait_for_alert(group, "I want to end my life")
+    group.send_group_text(GROUP, BOB, "/report 4")
+    [photo] = group.wait_for(lambda: group.calls_to("sendPhoto", GROUP))
+    assert photo.accepted and photo.params["photo"][:8] == b"\x89PNG\r\n\x1a\n"
+    caption = photo.params["caption"]
+    assert caption.startswith("📊 ") and "escalations" in caption and "booking requests" in caption

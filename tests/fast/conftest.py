@@ -91,8 +91,10 @@ class FakeMessenger:
     posts: list[Post] = field(default_factory=list)
     edits: list[tuple[int, str, list[list[Button]]]] = field(default_factory=list)
     deleted: list[int] = field(default_factory=list)
+    pictures: list[tuple[bytes, str]] = field(default_factory=list)
     refuse_posts: bool = False
     refuse_deletes: bool = False
+    refuse_pictures: bool = False
     _ids: Any = field(default_factory=lambda: itertools.count(1000))
 
     async def send(self, chat_id: int, replies: list[Reply]) -> None:
@@ -111,6 +113,12 @@ class FakeMessenger:
         post = Post(next(self._ids), text, [list(row) for row in buttons], prompt, urgent, reply_to)
         self.posts.append(post)
         return post.message_id
+
+    async def post_picture(self, png: bytes, caption: str) -> int | None:
+        if self.refuse_posts or self.refuse_pictures:
+            return None
+        self.pictures.append((png, caption))
+        return next(self._ids)
 
     async def edit(self, message_id: int, text: str, buttons: Keyboard = ()) -> None:
         self.edits.append((message_id, text, [list(row) for row in buttons]))
