@@ -149,6 +149,28 @@ def safety_train() -> int:
     return 0
 
 
+def intent_train() -> int:
+    """Trains the intent net (bot/core/intent_net.py) on every language's NLU examples."""
+    from bot.core import intent_net
+    from bot.core.safety.encoder import E5Encoder, EncoderUnavailable
+    from bot.core.safety.model_net import embed_cached
+
+    try:
+        encoder = E5Encoder.load(threads=os.cpu_count())
+    except EncoderUnavailable as error:
+        print(f"Cannot train the intent net: {error}", file=sys.stderr)
+        return 1
+    examples = intent_net.training_examples()
+    net, figures = intent_net.train(embed_cached(encoder, [example.text for example in examples]), examples)
+    net.save()
+    print(
+        f"Intent net: {len(examples)} examples, {len(net.intents)} intents, threshold {net.threshold:.2f}; "
+        f"out of fold in {', '.join(intent_net.READ_BY_NET)}: "
+        + ", ".join(f"{name} {value:.1%}" for name, value in figures.items())
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -164,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     eval_parser.add_argument("--lexicons-only", action="store_true", help="without the model net")
     commands.add_parser("safety-train", help="train the safety screen's model net on content/safety/examples")
+    commands.add_parser("intent-train", help="train the intent net for the languages Rasa's own model does not read")
     content_parser = commands.add_parser(
         "content", help="for editors: check the texts, articles and translations, or show how far each language is"
     )
@@ -192,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         return safety_eval(args.dir, args.lexicons_only)
     if args.command == "safety-train":
         return safety_train()
+    if args.command == "intent-train":
+        return intent_train()
     if args.command == "preview":
         return preview(args.language, args.topic)
     if args.command == "content":

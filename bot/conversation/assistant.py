@@ -28,6 +28,7 @@ from bot.conversation.records import CRISIS_MEMORY, BookingListener, EscalationL
 from bot.conversation.replies import Reply
 from bot.core import language_id, languages, protocol
 from bot.core.i18n import Catalogs, Translator
+from bot.core.intent_net import READ_BY_NET, IntentNet
 from bot.core.office_hours import OfficeHours
 from bot.core.protocol import BookingAnswers, Button, Request
 from bot.core.safety import Assessment, Level
@@ -100,14 +101,16 @@ def has_words(text: str) -> bool:
     return any(unicodedata.category(ch)[0] in "LN" for ch in text)
 
 
-#: The scripts our languages are written in. Text in other scripts cannot be understood by the
-#: model (it would guess with high confidence), so it goes straight to the fallback.
-KNOWN_SCRIPTS = ("LATIN", "ARABIC", "CYRILLIC")
+#: The scripts of the languages the bot speaks: a person writing in another could not read its question.
+SPOKEN_SCRIPTS = ("LATIN", "ARABIC", "CYRILLIC", "ETHIOPIC")
+#: The scripts Rasa's intent model has examples in. Text in others cannot be understood by that
+#: model (it would guess with high confidence): the intent net reads it, or it goes to the fallback.
+RASA_SCRIPTS = ("LATIN", "ARABIC", "CYRILLIC")
 
 
-def in_known_script(text: str) -> bool:
+def in_known_script(text: str, scripts: tuple[str, ...] = SPOKEN_SCRIPTS) -> bool:
     letters = [ch for ch in text if ch.isalpha()]
-    known = sum(1 for ch in letters if unicodedata.name(ch, "").startswith(KNOWN_SCRIPTS))
+    known = sum(1 for ch in letters if unicodedata.name(ch, "").startswith(scripts))
     return not letters or known * 2 >= len(letters)
 
 
@@ -130,6 +133,16 @@ def cut_for_nlu(text: str) -> str:
 @lru_cache(maxsize=1)
 def default_screen() -> RiskScreen:
     return RiskScreen.load()
+
+
+@lru_cache(maxsize=1)
+def default_intent_net() -> IntentNet | None:
+    """The intent net for the languages Rasa's model does not read; None (logged) without one."""
+    try:
+        return IntentNet.load()
+    except (OSError, ValueError, KeyError) as error:
+        log.error("The intent net could not load (%s); Tigrinya, Somali and Russian get the topic menu", error)
+        return None
 
 
 def no_coordinator(t: Translator) -> str:
@@ -193,11 +206,13 @@ class Assistant:
         eraser: Eraser | None = None,
         bookings: BookingLog | None = None,
         outbox: Outbox | None = None,
+        intents: IntentNet | None = None,
     ) -> None:
         self.rasa = rasa
         self.users = users
         self.catalogs = catalogs
         self.screen = screen or default_screen()
+        self.intents = intents if intents is not None else default_intent_net()
         self.escalations = escalations
         self.hours = hours or OfficeHours()
         self.eraser = eraser
@@ -300,12 +315,14 @@ class Assistant:
             log.error("Could not note that the person wrote (%s)", type(error).__name__)
         if text.startswith("/"):
             return [*await self._check_in_if_due(user_key), *await self._handle_command(user_key, text)]
-        decision = await self._follow_language(user_key, language_id.detect(text))
+        detection = language_id.detect(text)
+        decision = await self._follow_language(user_key, detection)
         check_in = await self._check_in_if_due(user_key)
         if decision.unsupported is not None:
             message = reply_language.unsupported_message(self.catalogs, decision.unsupported)
             return [*check_in, Reply(message, languages.DEFAULT, reply_language.language_menu())]
-        replies = [*check_in, *await self._answer(user_key, text)]
+        written = detection.language or decision.language or languages.DEFAULT
+        replies = [*check_in, *await self._answer(user_key, text, written)]
         if decision.language is None:
             # Nothing was known about the person's language and this message does not tell: the
             # answer came in English; ask once, with every language named in its own script.
@@ -341,13 +358,23 @@ class Assistant:
             log.error("The person's language could not be stored (%s)", type(error).__name__)
         return decision
 
-    async def _answer(self, user_key: str, text: str) -> list[Reply]:
+    async def _answer(self, user_key: str, text: str, written: str) -> list[Reply]:
+        """`written`: the language the message is in (or, when it does not tell, the one in use)."""
         if not has_words(text):
             # Emoji or symbols only: nothing for the language model to read, so show the topics.
             return await self._ask_rasa(user_key, "/show_menu")
-        if not in_known_script(text):
+        intent = await self._read_intent(text, written)
+        if intent is None and not in_known_script(text, RASA_SCRIPTS):
             return await self._ask_rasa(user_key, "/nlu_fallback")
-        return await self._ask_rasa(user_key, cut_for_nlu(text))
+        return await self._ask_rasa(user_key, cut_for_nlu(text), intent)
+
+    async def _read_intent(self, text: str, written: str) -> tuple[str, float] | None:
+        """The intent net's reading of a message in a language Rasa's model has no examples of;
+        None for the others, and when the net or the encoder is not there (then Rasa's model guesses)."""
+        if written not in READ_BY_NET or self.intents is None:
+            return None
+        vector = await self.screen.embedding(text)
+        return self.intents.read(vector) if vector is not None else None
 
     async def _handle_command(self, user_key: str, text: str) -> list[Reply]:
         command, argument = command_word(text), text.partition(" ")[2]
@@ -384,13 +411,13 @@ class Assistant:
         except DatabaseError as error:
             log.error("The chosen language could not be stored (%s)", type(error).__name__)
 
-    async def _ask_rasa(self, user_key: str, message: str) -> list[Reply]:
+    async def _ask_rasa(self, user_key: str, message: str, intent: tuple[str, float] | None = None) -> list[Reply]:
         chosen = self._language_in_payload(message)
         if chosen:
             await self._set_chosen_language(user_key, chosen)
         language = chosen or await self.language_of(user_key)
         try:
-            answer = await self.rasa.send(user_key, message, language)
+            answer = await self.rasa.send(user_key, message, language, intent=intent)
         except RasaUnavailable as error:
             log.warning("Rasa is unavailable (%s)", error)
             t = self.catalogs.for_language(language)

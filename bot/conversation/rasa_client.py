@@ -57,9 +57,15 @@ class RasaClient:
             )
         return self._client
 
-    async def send(self, sender_id: str, text: str, language: str) -> list[BotMessage]:
-        """Sends one user message and returns Rasa's replies."""
-        body = {"sender": sender_id, "message": text, "metadata": {"language": language}}
+    async def send(
+        self, sender_id: str, text: str, language: str, intent: tuple[str, float] | None = None
+    ) -> list[BotMessage]:
+        """Sends one user message and returns Rasa's replies. `intent`: the intent net's reading
+        (name, confidence), which Rasa takes instead of its own (bot/rasa_plugins/intent_hint.py)."""
+        metadata: dict[str, Any] = {"language": language}
+        if intent is not None:
+            metadata["intent"] = {"name": intent[0], "confidence": intent[1]}
+        body = {"sender": sender_id, "message": text, "metadata": metadata}
         try:
             response = await self._http().post(f"{self.base_url}/webhooks/bot/webhook", json=body)
             response.raise_for_status()

@@ -51,15 +51,19 @@ class FakeRasa:
         self.script: dict[str, list[BotMessage]] = {}
         self.sent: list[tuple[str, str, str]] = []
         self.events: list[tuple[str, dict]] = []
+        self.intents: list[tuple[str, float] | None] = []  # the intent net's reading sent with each message
         self.down = False
 
     def answers(self, message: str, *replies: BotMessage) -> None:
         self.script[message] = list(replies)
 
-    async def send(self, sender_id: str, text: str, language: str) -> list[BotMessage]:
+    async def send(
+        self, sender_id: str, text: str, language: str, intent: tuple[str, float] | None = None
+    ) -> list[BotMessage]:
         if self.down:
             raise RasaUnavailable("ConnectError")
         self.sent.append((sender_id, text, language))
+        self.intents.append(intent)
         return self.script.get(text, [BotMessage(text=f"[rasa answers {text}]")])
 
     async def parse(self, text: str, timeout: float = 2.0) -> dict[str, Any] | None:

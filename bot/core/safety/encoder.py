@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import os
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Protocol
 
@@ -26,6 +28,8 @@ REQUIRED_CPU_FLAGS = ("avx2", "fma", "f16c")
 #: Characters of a message the encoder reads. Longer messages are read at the start and the end,
 #: where people put what matters most; the lexicons still read the whole message.
 MAX_CHARS = 600
+#: Embeddings kept for the texts embedded last (a message is read by the screen, then the intent net).
+RECENT_TEXTS = 64
 
 
 class EncoderUnavailable(RuntimeError):
@@ -71,6 +75,9 @@ class E5Encoder:
     def __init__(self, model: object) -> None:
         self._model = model
         self.dim = int(model.dim)  # type: ignore[attr-defined]
+        #: The last texts embedded: the intent net reads the embedding the screen just made.
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
 
     @classmethod
     def load(cls, threads: int | None = None, cpuinfo: Path = Path("/proc/cpuinfo")) -> E5Encoder:
@@ -106,6 +113,16 @@ class E5Encoder:
 
     def embed(self, texts: list[str]) -> np.ndarray:
         clipped = [clip(text) for text in texts]
-        if len(clipped) == 1:
-            return self._model.query(clipped[0]).reshape(1, -1)  # type: ignore[attr-defined]
-        return self._model.query(clipped)  # type: ignore[attr-defined]
+        with self._lock:
+            known = {text: self._recent[text] for text in clipped if text in self._recent}
+        missing = [text for text in dict.fromkeys(clipped) if text not in known]
+        if len(missing) == 1:
+            known[missing[0]] = self._model.query(missing[0]).reshape(-1)  # type: ignore[attr-defined]
+        elif missing:
+            known.update(zip(missing, self._model.query(missing), strict=True))  # type: ignore[attr-defined]
+        with self._lock:
+            for text in missing:
+                self._recent[text] = known[text]
+            while len(self._recent) > RECENT_TEXTS:
+                self._recent.popitem(last=False)
+        return np.stack([known[text] for text in clipped])

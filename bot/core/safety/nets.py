@@ -19,6 +19,8 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from bot.core.safety import net as rasa_net
 from bot.core.safety.encoder import E5Encoder, Encoder, EncoderUnavailable
 from bot.core.safety.examples import LABELS
@@ -215,6 +217,14 @@ class RiskScreen:
         scores = dict(assessment.scores)
         self._remember(person, text, scores.get("acute", 0.0) + scores.get("distress", 0.0), assessment)
         return assessment
+
+    async def embedding(self, text: str) -> np.ndarray | None:
+        """The message's embedding, made in the model net's thread (the one the screen made for
+        this message, if it just read it); None without the model net or while it is flooded."""
+        net, queue = self.net, self._queue
+        if net is None or queue is None or queue.full():
+            return None
+        return (await queue.run(lambda: net.encoder.embed([text]), urgent=False))[0]
 
     def forget(self, person: str) -> None:
         self._context.pop(person, None)
