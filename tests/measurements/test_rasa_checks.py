@@ -16,6 +16,12 @@ from bot.core.languages import UNDERSTOOD
 from tests.helpers import MODEL, ROOT, base_env
 
 ACCURACY_FLOOR = 0.90
+#: Rasa's FallbackClassifier threshold (config.yml): under it the person is asked to rephrase.
+FALLBACK_THRESHOLD = next(
+    part["threshold"]
+    for part in yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))["pipeline"]
+    if part["name"] == "FallbackClassifier"
+)
 
 
 def held_out_examples() -> dict[str, str]:
@@ -73,6 +79,39 @@ def test_intent_accuracy_on_held_out_examples_is_at_least_90_percent_per_languag
         )
     assert set(total) == set(UNDERSTOOD)
     assert {lang: value for lang, value in accuracy.items() if value < ACCURACY_FLOOR} == {}
+
+
+DIALECTS = ROOT / "tests" / "nlu" / "dialects"
+#: The least share of each dialect's held-out messages Rasa's model must read right (and above
+#: its fallback threshold): set a little under the measured figures (README), so that a change
+#: that makes a dialect worse fails. The goal is the 90% of the languages' own held-out sets.
+DIALECT_FLOORS = yaml.safe_load((ROOT / "tests" / "measurements" / "dialect_floors.yml").read_text(encoding="utf-8"))
+
+
+def test_spoken_dialects_are_read_at_least_as_well_as_their_floors(tmp_path, capsys):
+    """Levantine, Egyptian, Iraqi and Sudanese Arabic, Dari and Iranian Persian, surzhyk and
+    Latin-American Spanish, each in its own held-out file (tests/nlu/dialects/, written blind)."""
+    result = rasa_test("nlu", "--nlu", str(DIALECTS), "--successes", out=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    dialect_of = {}
+    for path in sorted(DIALECTS.glob("*.yml")):
+        for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
+            for line in block["examples"].splitlines():
+                if line.strip().startswith("- "):
+                    dialect_of[line.strip()[2:].strip()] = path.stem
+    right, total = Counter(), Counter()
+    for name, is_correct in (("intent_successes.json", True), ("intent_errors.json", False)):
+        path = tmp_path / name
+        for prediction in json.loads(path.read_text()) if path.exists() else []:
+            dialect = dialect_of[prediction["text"].strip()]
+            sure = float(prediction["intent_prediction"].get("confidence") or 0) >= FALLBACK_THRESHOLD
+            total[dialect] += 1
+            right[dialect] += is_correct and sure
+    shares = {dialect: right[dialect] / total[dialect] for dialect in sorted(total)}
+    with capsys.disabled():
+        print("\nHeld-out dialects, read right: " + ", ".join(f"{d} {v:.1%} ({total[d]})" for d, v in shares.items()))
+    assert set(shares) == set(DIALECT_FLOORS)
+    assert {d: v for d, v in shares.items() if v < DIALECT_FLOORS[d]} == {}
 
 
 def test_every_test_story_passes(tmp_path):
