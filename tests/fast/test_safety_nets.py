@@ -39,7 +39,13 @@ def scores(**given: float) -> dict[str, float]:
     ("message", "model", "expected"),
     [
         ("I want to die", scores(none=0.5), Level.ACUTE),  # the lexicons are trusted on direct words
-        ("I want to die", scores(none=0.99), Level.ASK),  # ...unless the model reads it as everyday
+        # ...and a message that is the phrase and little else stays a crisis reply whatever the model
+        # says: "quiero morirme" once drew 98% "none" from a retrained model net
+        ("I want to die", scores(none=0.99), Level.ACUTE),
+        ("quiero morirme", scores(none=0.99), Level.ACUTE),
+        ("хочу померти 😢", scores(none=0.99), Level.ACUTE),
+        # with words around it that may make it an idiom, a model sure of "everyday" makes it a question
+        ("I want to die, this exam is so boring", scores(none=0.99), Level.ASK),
         ("the wind took everything", scores(acute=0.9), Level.ACUTE),  # the model alone, confident
         ("the wind took everything", scores(acute=0.35), Level.ASK),  # unsure: ask
         ("the wind took everything", scores(distress=0.85), Level.DISTRESS),

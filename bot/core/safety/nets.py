@@ -3,7 +3,8 @@ few messages as context, and one decision with three outcomes (reply, ask, none)
 
     confident risk           -> the reply for that level (acute, distress, third party, violence)
     uncertain suicide risk   -> Level.ASK: ask directly and kindly whether they think of ending their life
-    a lexicon hit the model reads as everyday (idiom, negation, objects) -> Level.ASK, not an alarm
+    a lexicon hit the model reads as everyday (idiom, negation, objects) -> Level.ASK, not an alarm,
+      unless the message is the acute phrase and little else ("quiero morirme": Assessment.direct)
     nothing                  -> Level.NONE
 
 Runs in the front end without Rasa. The model net is optional: when it cannot load, the lexicons
@@ -120,7 +121,7 @@ def decide(lexical: Assessment, scores: dict[str, float] | None, thresholds: Thr
         return Assessment(level, categories, lexical.languages, fired, ranked)
 
     if lexical.level is Level.ACUTE:
-        return result(Level.ASK if everyday else Level.ACUTE)
+        return result(Level.ASK if everyday and not lexical.direct else Level.ACUTE)
     if top == "acute":
         return result(Level.ACUTE, "model_acute")
     if lexical.level is Level.THIRD_PARTY and not everyday:

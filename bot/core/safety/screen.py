@@ -33,6 +33,9 @@ class Assessment:
     nets: tuple[str, ...] = ()  # which nets fired: "lexicon", "model", "context", "rasa"
     scores: tuple[tuple[str, float], ...] = ()  # the model net's probabilities, when it ran
     negated: bool = False  # a lexicon phrase matched right after a negation ("I would never ...")
+    #: The message is an acute phrase of the word lists and little else ("quiero morirme"): no
+    #: words around it that could make it an idiom, so the model net cannot overrule it.
+    direct: bool = False
 
     @property
     def is_risk(self) -> bool:
@@ -85,6 +88,7 @@ class SafetyScreen:
         found: dict[Level, set[str]] = {level: set() for level in Level}
         generic: set[str] = set()
         negated = False
+        spans: list[tuple[int, int]] = []  # where specific acute phrases matched
         matched_languages: list[str] = []
         for code, lexicon in self.lexicons.items():
             searchable = normalized
@@ -103,6 +107,8 @@ class SafetyScreen:
                         found[level].add(category)
                         if category in lexicon.generic:
                             generic.add(category)
+                        elif level is Level.ACUTE:
+                            spans.append(match.span())
             if hit:
                 matched_languages.append(code)
         if found[Level.THIRD_PARTY]:
@@ -114,10 +120,30 @@ class SafetyScreen:
                     set().union(*(found[lv] for lv in (Level.ACUTE, Level.THIRD_PARTY, Level.DISTRESS)))
                 )
                 only_negated = level is Level.DISTRESS and all(c.endswith("_negated") for c in found[level])
+                direct = level is Level.ACUTE and not negated and _little_else(normalized, spans)
                 return Assessment(
-                    level, tuple(categories), tuple(matched_languages), ("lexicon",), negated=negated and only_negated
+                    level,
+                    tuple(categories),
+                    tuple(matched_languages),
+                    ("lexicon",),
+                    negated=negated and only_negated,
+                    direct=direct,
                 )
         return Assessment(Level.NONE)
+
+
+#: Words a message may have besides its acute phrases and still be "direct" ("I want to die now").
+DIRECT_EXTRA_WORDS = 2
+
+
+def _little_else(text: str, spans: list[tuple[int, int]]) -> bool:
+    """True when, without the matched phrases, at most DIRECT_EXTRA_WORDS words are left."""
+    if not spans:
+        return False
+    rest = list(text)
+    for start, end in spans:
+        rest[start:end] = " " * (end - start)
+    return len([word for word in "".join(rest).split() if any(ch.isalnum() for ch in word)]) <= DIRECT_EXTRA_WORDS
 
 
 def _blank(pattern: re.Pattern[str], text: str) -> str:
