@@ -67,6 +67,8 @@ RELAY_BURST, RELAY_SECONDS = 5, 60.0
 LIST_COMMAND, SHOW_COMMAND, REPORT_COMMAND = "/escalations", "/escalation", "/report"
 #: The audit log's entry for the weekly picture: when it was last posted.
 WEEKLY_REPORT_ACTION = "weekly_report"
+#: How long after a refused weekly picture it is drawn and posted again.
+WEEKLY_REPORT_RETRY = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,7 @@ class HandOff:
         self.remind_after = remind_after
         self.hours = hours or OfficeHours()
         self.weekly_report = weekly_report or WeeklySchedule()
+        self._weekly_tried: datetime | None = None  # the last attempt at the weekly picture
         #: People talking with a coordinator right now: their key → the escalation's id.
         self.connected: dict[str, int] = {}
         self._alerting: set[int] = set()
@@ -198,13 +201,18 @@ class HandOff:
     async def post_weekly_report(self, now: datetime | None = None) -> None:
         """REPORT_WEEKLY: once per scheduled moment, and not for a moment more than a day ago (a
         bot started on Wednesday does not post Monday's). The database remembers the last post,
-        so a restart does not post it twice."""
-        due = self.weekly_report.last_due(now or datetime.now(timezone.utc))
-        if due is None or (now or datetime.now(timezone.utc)) - due > timedelta(days=1):
+        so a restart does not post it twice; when Telegram refuses it, it is tried again after
+        WEEKLY_REPORT_RETRY, not on every tick."""
+        now = now or datetime.now(timezone.utc)
+        due = self.weekly_report.last_due(now)
+        if due is None or now - due > timedelta(days=1):
+            return
+        if self._weekly_tried is not None and now - self._weekly_tried < WEEKLY_REPORT_RETRY:
             return
         last = await off_the_loop(self.escalations.last_audit, WEEKLY_REPORT_ACTION)
         if last is not None and last >= due:
             return
+        self._weekly_tried = now
         if await self.post_report():
             await off_the_loop(self.escalations.audit, "bot", WEEKLY_REPORT_ACTION)
 

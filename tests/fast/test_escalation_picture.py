@@ -142,6 +142,20 @@ def test_the_weekly_picture_is_posted_once_per_week_even_across_a_restart(parts:
     assert len(messenger.pictures) == 2
 
 
+def test_a_weekly_picture_telegram_refuses_is_tried_again_ten_minutes_later_not_on_every_tick(
+    parts: Parts, history: History
+) -> None:
+    monday_nine = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
+    messenger = FakeMessenger(refuse_pictures=True)
+    handoff = make_handoff(parts, messenger, "mon 09:00")
+    asyncio.run(handoff.post_weekly_report(monday_nine + timedelta(minutes=1)))
+    messenger.refuse_pictures = False
+    asyncio.run(handoff.post_weekly_report(monday_nine + timedelta(minutes=2)))
+    assert messenger.pictures == []  # the next tick does not draw it again
+    asyncio.run(handoff.post_weekly_report(monday_nine + timedelta(minutes=12)))
+    assert len(messenger.pictures) == 1
+
+
 def test_no_weekly_picture_unless_it_is_configured(parts: Parts) -> None:
     messenger = FakeMessenger()
     asyncio.run(make_handoff(parts, messenger).post_weekly_report(datetime(2026, 11, 23, 8, 1, tzinfo=timezone.utc)))
