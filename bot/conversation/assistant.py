@@ -7,6 +7,7 @@ Database and Rasa failures become kind answers, never exceptions. Message text i
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import re
@@ -230,6 +231,10 @@ class Assistant:
         self.asked: dict[str, tuple[float, str]] = {}
         #: When each person last got the whole crisis reply, and for which level (memory only).
         self.answered: OrderedDict[str, tuple[float, Level]] = OrderedDict()
+        #: The language each person was last answered in, or their app's, until the database has
+        #: it: a crisis reply and the app's language are stored after the answer, and a database
+        #: that is slow or down must not turn the next answer into English (memory only).
+        self.spoken: OrderedDict[str, str] = OrderedDict()
 
     @property
     def escalation_listeners(self) -> list[EscalationListener]:
@@ -255,10 +260,17 @@ class Assistant:
 
     async def language_of(self, user_key: str) -> str:
         try:
-            return (await off_the_loop(self.users.language, user_key)) or languages.DEFAULT
+            stored = await off_the_loop(self.users.language, user_key)
         except DatabaseError as error:
             log.error("The person's language could not be read (%s)", type(error).__name__)
-            return languages.DEFAULT
+            stored = None
+        return stored or self.spoken.get(user_key) or languages.DEFAULT
+
+    def _note_spoken(self, user_key: str, language: str) -> None:
+        self.spoken[user_key] = language
+        self.spoken.move_to_end(user_key)
+        while len(self.spoken) > REMEMBERED_CRISES:
+            self.spoken.popitem(last=False)
 
     def remember_chat(self, user_key: str, chat_id: int) -> None:
         """Where the person can be reached while this process runs (for the coordinators' replies)."""
@@ -272,6 +284,8 @@ class Assistant:
         language of the person's messages replaces it (_follow_language). Blocking: run it in a
         worker thread (note_person does)."""
         code = languages.normalize(client_language)
+        if code and user_key not in self.spoken:
+            self._note_spoken(user_key, code)
         if code and self.users.language(user_key) is None:
             self.users.set_language(user_key, code)
 
@@ -341,8 +355,15 @@ class Assistant:
             state = await off_the_loop(self.users.language_state, user_key)
         except DatabaseError as error:
             log.error("The person's language could not be read (%s)", type(error).__name__)
-            return reply_language.decide(LanguageState(languages.DEFAULT), detection)
-        decision = reply_language.decide(state, detection)
+            known = self.spoken.get(user_key, languages.DEFAULT)
+            return reply_language.decide(LanguageState(known), detection)
+        if state.language is None and user_key in self.spoken:
+            # Answered already (a crisis reply, or the app's language) before the database had it.
+            state = LanguageState(self.spoken[user_key], state.chosen, state.offered)
+            decision = reply_language.decide(state, detection)
+            decision = dataclasses.replace(decision, remember=decision.language is not None)
+        else:
+            decision = reply_language.decide(state, detection)
 
         def store() -> None:
             if decision.remember and decision.language:
@@ -523,6 +544,7 @@ class Assistant:
         else:
             language = assessment.languages[0]  # the word lists heard it in this language
         log.warning("Safety screen: %s (%s)", assessment.level.value, ", ".join(assessment.categories))
+        self._note_spoken(user_key, language)
         if assessment.level is Level.ASK:
             self._note_question(user_key, language)
         if assessment.level in (Level.ACUTE, Level.DISTRESS):  # someone else at risk: the writer is not
@@ -691,6 +713,7 @@ class Assistant:
         self.contacts.pop(user_key, None)
         self.asked.pop(user_key, None)
         self.answered.pop(user_key, None)
+        self.spoken.pop(user_key, None)
         self.screen.forget(user_key)
         self.records.forget(user_key)
 

@@ -253,3 +253,48 @@ def test_erasing_ones_data_also_drops_what_waits_in_the_outbox(db_file: Path, tm
     asyncio.run(scenario())
     assert journal(run_dir) == [], "nothing of the person is stored later from the outbox"
     assert bot.assistant.retry_unsaved() == 0 and bot.count(Escalation) == 0
+
+
+PERSIAN_CRISIS = "میخوام بمیرم"
+PERSIAN_HELLO = "سلام"
+
+
+def trouble_in(language: str) -> str:
+    return default_catalogs().pgettext(language, "bot", "I am having trouble right now. Please try again in a moment.")
+
+
+def test_after_a_crisis_while_the_database_is_locked_the_next_answer_stays_in_the_persons_language(
+    db_file: Path, tmp_path: Path
+):
+    bot = start_bot(db_file, tmp_path / "run")
+
+    async def scenario() -> list:
+        bot.assistant.language(PERSON)
+        lock = Lock(db_file)
+        try:
+            crisis = await bot.assistant.handle_text(PERSON, PERSIAN_CRISIS)
+            assert crisis[0].urgent and crisis[0].language == "fa"
+            return await bot.assistant.handle_text(PERSON, PERSIAN_HELLO)  # Rasa is down too
+        finally:
+            lock.release()
+            await bot.assistant.rasa.close()
+
+    replies = asyncio.run(scenario())
+    assert [reply.text for reply in replies] == [trouble_in("fa")]
+
+
+def test_a_crisis_reply_teaches_the_bot_the_persons_language_before_the_database_has_it(db_file: Path, tmp_path: Path):
+    """A greeting that could be Arabic or Persian, after a Persian crisis message: answered in Persian
+    (Rasa is down, so the answer is the apology), and Persian is stored as the person's language."""
+    bot = start_bot(db_file, tmp_path / "run")
+
+    async def scenario() -> list:
+        try:
+            await bot.assistant.handle_text(PERSON, PERSIAN_CRISIS)
+            return await bot.assistant.handle_text(PERSON, PERSIAN_HELLO)
+        finally:
+            await bot.assistant.rasa.close()
+
+    replies = asyncio.run(scenario())
+    assert replies[0].text == trouble_in("fa")
+    assert bot.assistant.users.language(PERSON) == "fa"

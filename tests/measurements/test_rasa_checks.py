@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.core.content_check import intent_examples
 from bot.core.languages import UNDERSTOOD
 from tests.helpers import MODEL, ROOT, base_env
 
@@ -93,12 +94,7 @@ def test_spoken_dialects_are_read_at_least_as_well_as_their_floors(tmp_path, cap
     Latin-American Spanish, each in its own held-out file (tests/nlu/dialects/, written blind)."""
     result = rasa_test("nlu", "--nlu", str(DIALECTS), "--successes", out=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    dialect_of = {}
-    for path in sorted(DIALECTS.glob("*.yml")):
-        for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
-            for line in block["examples"].splitlines():
-                if line.strip().startswith("- "):
-                    dialect_of[line.strip()[2:].strip()] = path.stem
+    dialect_of = {text.strip(): path.stem for path in DIALECTS.glob("*.yml") for _, text in intent_examples(path)}
     right, total = Counter(), Counter()
     for name, is_correct in (("intent_successes.json", True), ("intent_errors.json", False)):
         path = tmp_path / name
