@@ -25,7 +25,7 @@ SAFETY_NET    := models/safety-net.npz
 SAFETY_DATA   := $(wildcard content/safety/*.yml) $(wildcard content/safety/examples/*.yml) $(wildcard nlu/*/*.yml)
 INTENT_NET    := models/intent-net.npz
 
-.PHONY: help install catalogs model safety-net intent-net validate run test test-fast lint lock extract bench clean postgres
+.PHONY: help install catalogs model safety-net intent-net validate run test test-fast lint lock extract bench clean servers
 
 help:
 	@echo "make run     start the bot (terminal chat when TELEGRAM_BOT_TOKEN is not set)"
@@ -80,13 +80,13 @@ lint: install
 	$(BIN)/ruff format --check bot actions tests bench migrations
 	$(BIN)/lint-imports --no-cache
 
-# The storage tests also run against a throwaway PostgreSQL server, which this installs if missing.
-postgres:
-	scripts/ensure-postgres
+# The tests start throwaway PostgreSQL, Redis and nginx servers; this installs them if missing.
+servers:
+	scripts/ensure-servers
 
 # Three tiers (tests/README.md): fast (no Rasa, no bot process), end_to_end (the stand-in, real
 # Rasa, both databases) and measurements (held-out sets against their floors).
-test: install catalogs validate model safety-net intent-net lint postgres
+test: install catalogs validate model safety-net intent-net lint servers
 	$(PY) -m bot content check
 	REQUIRE_POSTGRES=1 $(BIN)/pytest
 

@@ -15,7 +15,9 @@ import os
 import signal
 import sys
 import time
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from bot.conversation.assistant import Assistant
 from bot.conversation.outbox import FILE_NAME, Outbox, keep_replaying
@@ -31,10 +33,13 @@ from bot.storage.bookings import BookingLog
 from bot.storage.db import Database, DatabaseError, migrate
 from bot.storage.escalations import EscalationLog
 from bot.storage.privacy import Privacy
-from bot.storage.users import SqlUserStore
+from bot.storage.shared import RedisState, SharedState
+from bot.storage.users import CACHE_SECONDS, SqlUserStore
 from bot.supervisor import Supervisor
 from bot.telegram_front.application import TelegramFrontEnd, WebhookConfig, build_application
-from bot.telegram_front.person_handlers import PersonHandlers
+from bot.telegram_front.deliveries import Deliveries, RedisDeliveries
+from bot.telegram_front.person_handlers import PersonHandlers, SharedChatTurns
+from bot.telegram_front.rate_limit import SharedPace
 from bot.telegram_front.sending import GroupMessenger, Sender
 from bot.terminal import TerminalChat, stdin_reader
 
@@ -61,14 +66,46 @@ async def purge_daily(privacy: Privacy, settings: Settings) -> None:
         await asyncio.sleep(PURGE_EVERY.total_seconds())
 
 
+@dataclass(frozen=True)
+class Shared:
+    """What replicas share in Redis (REDIS_URL); all None for one process, which keeps them in memory."""
+
+    deliveries: Deliveries | None = None
+    turns: SharedChatTurns | None = None
+    pace: SharedPace | None = None
+    state: SharedState | None = None  # the hand-off's timer and posts, the open safety question
+    client: Any = None  # the Redis connection pool, closed at the end
+
+    async def close(self) -> None:
+        if self.client is not None:
+            await self.client.close()
+
+
+def shared_parts(settings: Settings) -> Shared:
+    """Which updates were handled, whose turn each chat is, and Telegram's limits."""
+    if not settings.redis_url:
+        return Shared()
+    import redis.asyncio  # only replicas need it
+
+    client = redis.asyncio.from_url(settings.redis_url)
+    prefix = "bot:" + (settings.telegram_token.partition(":")[0] or "terminal")  # the bot's id, never its token
+    return Shared(
+        RedisDeliveries(client, prefix),
+        SharedChatTurns(client, prefix),
+        SharedPace(client, prefix),
+        RedisState(client, prefix),
+        client,
+    )
+
+
 def telegram_parts(
-    settings: Settings, assistant: Assistant, escalations: EscalationLog, bookings: BookingLog
+    settings: Settings, assistant: Assistant, escalations: EscalationLog, bookings: BookingLog, shared: Shared
 ) -> tuple[TelegramFrontEnd, HandOff | None, ContentReloader]:
     """The Telegram front end and, when a coordinators' group is configured, the hand-off; the
     content reloader tells that group about editors' changes."""
     assert settings.telegram_token
     catalogs = default_catalogs()
-    app = build_application(settings.telegram_token, settings.telegram_api_url)
+    app = build_application(settings.telegram_token, settings.telegram_api_url, shared.pace)
     sender = Sender(app.bot)
     handoff = None
     reloader = ContentReloader(None)
@@ -84,6 +121,7 @@ def telegram_parts(
             timedelta(seconds=settings.escalation_remind_after),
             settings.coordinator_hours,
             settings.report_weekly,
+            shared.state,
         )
         reloader = ContentReloader(handoff.messenger)
         GroupHandlers(handoff, reloader).register(app)
@@ -95,8 +133,9 @@ def telegram_parts(
         handoff,
         settings.coordinator_chat_id,
         settings.messages_per_minute,
+        shared.turns,
     )
-    front = TelegramFrontEnd(app, catalogs, handlers)
+    front = TelegramFrontEnd(app, catalogs, handlers, shared.deliveries)
     return front, handoff, reloader
 
 
@@ -113,8 +152,11 @@ async def run(settings: Settings, language: str | None) -> int:
     handoff: HandOff | None = None
     assistant: Assistant | None = None
     database = open_database(settings)
-    users, escalations, bookings = SqlUserStore(database), EscalationLog(database), BookingLog(database)
+    # Replicas (REDIS_URL) share the database with other writers: no rows kept in memory.
+    users = SqlUserStore(database, keep_seconds=0 if settings.redis_url else CACHE_SECONDS)
+    escalations, bookings = EscalationLog(database), BookingLog(database)
     privacy = Privacy(database, users, escalations, bookings)
+    shared = shared_parts(settings)
     purge_task = asyncio.create_task(purge_daily(privacy, settings))
     outbox_task: asyncio.Task[None] | None = None
     content_task: asyncio.Task[None] | None = None  # editors' changes, compiled and checked
@@ -133,12 +175,13 @@ async def run(settings: Settings, language: str | None) -> int:
             eraser=privacy.erase,
             bookings=bookings,
             outbox=Outbox(settings.run_dir / FILE_NAME),
+            shared=shared.state,
         )
         if untranslated := assistant.catalogs.untranslated(list(languages.SUPPORTED), "safety"):
             logging.getLogger(__name__).warning("Crisis texts shown in English (no translation): %s", untranslated)
         stop_task = asyncio.create_task(stop.wait())
         if settings.telegram_token:
-            front, handoff, reloader = telegram_parts(settings, assistant, escalations, bookings)
+            front, handoff, reloader = telegram_parts(settings, assistant, escalations, bookings, shared)
             content_task = asyncio.create_task(reloader.watch())
             webhook = None
             if settings.webhook_url:
@@ -177,6 +220,7 @@ async def run(settings: Settings, language: str | None) -> int:
         if front:
             await front.stop()
         await rasa.close()
+        await shared.close()
         if supervisor:
             await supervisor.stop()
         database.dispose()

@@ -57,6 +57,7 @@ class Settings:
     coordinator_user_ids: frozenset[int]
     rasa_url: str
     rasa_auth_token: str
+    redis_url: str  # replicas share updates, chat turns and Rasa's lock store there; "" for one process
     start_servers: bool
     rasa_port: int
     action_port: int
@@ -97,6 +98,9 @@ class Settings:
                 raise SettingError(
                     "TELEGRAM_WEBHOOK_SECRET must be 16 to 256 letters, digits, _ or - when a webhook is used"
                 )
+        redis_url = env.get("REDIS_URL", "").strip()
+        if redis_url and not redis_url.startswith(("redis://", "rediss://")):
+            raise SettingError("REDIS_URL must start with redis:// or rediss://, e.g. redis://127.0.0.1:6379/0")
         chat_raw = env.get("COORDINATOR_CHAT_ID", "").strip()
         if chat_raw and not re.fullmatch(r"-?\d+", chat_raw):
             raise SettingError(
@@ -134,6 +138,7 @@ class Settings:
             rasa_url=external or f"http://127.0.0.1:{rasa_port}",
             # Only this process and the Rasa server it starts know the token.
             rasa_auth_token=env.get("RASA_AUTH_TOKEN") or secrets.token_urlsafe(24),
+            redis_url=redis_url,
             start_servers=not external,
             rasa_port=rasa_port,
             action_port=action_port,

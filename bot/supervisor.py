@@ -150,7 +150,7 @@ def child_specs(settings: Settings) -> list[ChildSpec]:
                 "--model",
                 str(settings.model_path),
                 "--endpoints",
-                str(write_endpoints(settings.database_url, action_url(settings), settings.run_dir)),
+                str(write_endpoints(settings.database_url, action_url(settings), settings.run_dir, settings.redis_url)),
                 "--credentials",
                 "credentials.yml",
             ],

@@ -128,7 +128,7 @@ def postgres_server():
 
     if server_binaries() is None:
         if os.environ.get("REQUIRE_POSTGRES"):
-            pytest.fail("PostgreSQL is required (REQUIRE_POSTGRES) but not installed; run scripts/ensure-postgres")
+            pytest.fail("PostgreSQL is required (REQUIRE_POSTGRES) but not installed; run scripts/ensure-servers")
         pytest.skip("PostgreSQL is not installed; `make test` installs it")
     server = ThrowawayPostgres()
     url = server.start()

@@ -1,7 +1,7 @@
 """A throwaway PostgreSQL server for the storage tests: initdb and pg_ctl into a temporary folder.
 
 `make test` installs Debian's postgresql package first if the server is missing
-(scripts/ensure-postgres). PostgreSQL refuses to run as root, so as root the server runs as the
+(scripts/ensure-servers). PostgreSQL refuses to run as root, so as root the server runs as the
 `postgres` user that the package creates.
 """
 
@@ -30,7 +30,7 @@ class ThrowawayPostgres:
     def __init__(self) -> None:
         binaries = server_binaries()
         if binaries is None:
-            raise RuntimeError("PostgreSQL is not installed; run scripts/ensure-postgres (make test does)")
+            raise RuntimeError("PostgreSQL is not installed; run scripts/ensure-servers (make test does)")
         self.bin = binaries
         self.folder = Path(tempfile.mkdtemp(prefix="pg-test-"))
         self.data = self.folder / "data"

@@ -2,7 +2,8 @@
 
 The real python-telegram-bot client talks to it through TELEGRAM_API_URL. It implements the
 methods the bot uses, records every call, lets a test post user messages and button presses,
-and can answer with 429 (with retry_after) or 5xx a given number of times.
+and can answer with 429 (with retry_after) or 5xx a given number of times. Once the bot sets a
+webhook, updates are POSTed to it and delivered again until it answers 200, as Telegram does.
 """
 
 from __future__ import annotations
@@ -17,7 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
+
+#: The Bot API's default max_connections for a webhook, and how long it waits for an answer.
+WEBHOOK_CONNECTIONS = 40
+WEBHOOK_TIMEOUT = 60.0
 
 BOT_USER = {
     "id": 999,
@@ -72,6 +78,12 @@ class TelegramStandIn:
         self.clock_offset = 0.0
         self._sent_at: dict[int, float] = {}  # message id → when the bot sent it (stand-in clock)
         self._webhook = ""
+        self._webhook_secret = ""
+        self._webhook_slots: asyncio.Semaphore | None = None
+        self._webhook_client: aiohttp.ClientSession | None = None
+        self._stopping = False
+        #: update id → the status of each webhook delivery of it (0: no answer)
+        self.deliveries: dict[int, list[int]] = {}
 
     # --- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -94,6 +106,9 @@ class TelegramStandIn:
         self._loop.run_forever()
 
     def stop(self) -> None:
+        self._stopping = True
+        if self._webhook_client is not None:
+            asyncio.run_coroutine_threadsafe(self._webhook_client.close(), self._loop).result(10)
         if self._runner:
             asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -107,7 +122,34 @@ class TelegramStandIn:
         with self._lock:
             update["update_id"] = next(self._update_ids)
             self.updates.append(update)
-        self._loop.call_soon_threadsafe(self._new_update.set)
+            webhook = self._webhook
+        if webhook:
+            self._loop.call_soon_threadsafe(lambda: self._loop.create_task(self._deliver(webhook, update)))
+        else:
+            self._loop.call_soon_threadsafe(self._new_update.set)
+
+    async def _deliver(self, url: str, update: dict[str, Any]) -> None:
+        """As the Bot API does with a webhook: POSTs the update, at most WEBHOOK_CONNECTIONS at once,
+        and delivers it again until the answer is 200 (a refused connection, a 5xx, a timeout);
+        every attempt's status is kept in `deliveries` (0: no answer)."""
+        if self._webhook_slots is None:
+            self._webhook_slots = asyncio.Semaphore(WEBHOOK_CONNECTIONS)
+            self._webhook_client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WEBHOOK_TIMEOUT))
+        headers = {"X-Telegram-Bot-Api-Secret-Token": self._webhook_secret}
+        delay = 0.2
+        while True:
+            async with self._webhook_slots:
+                try:
+                    async with self._webhook_client.post(url, json=update, headers=headers) as response:
+                        status = response.status
+                except (aiohttp.ClientError, asyncio.TimeoutError):
+                    status = 0
+            with self._lock:
+                self.deliveries.setdefault(update["update_id"], []).append(status)
+            if status == 200 or self._stopping:
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
     def _message(self, user_id: int, chat_type: str = "private", **content: Any) -> dict[str, Any]:
         chat = (
@@ -321,6 +363,7 @@ class TelegramStandIn:
                 return 400, "Bad Request: message can't be deleted for everyone"
         if method == "setWebhook":
             self._webhook = str(params.get("url", ""))
+            self._webhook_secret = str(params.get("secret_token", ""))
         elif method == "deleteWebhook":
             self._webhook = ""
         elif method == "getUpdates" and self._webhook:

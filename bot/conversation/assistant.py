@@ -49,6 +49,7 @@ from bot.core.safety.responses import (
 from bot.storage.bookings import BookingLog
 from bot.storage.db import DatabaseError, off_the_loop
 from bot.storage.escalations import EscalationLog
+from bot.storage.shared import SharedState
 from bot.storage.users import LanguageState, UserStore
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,9 @@ CHECK_IN_AFTER_MESSAGES = 3
 #: A question about ending one's life (Level.ASK) counts as asked this long; a "yes" typed in words
 #: within it takes the person to the crisis answer.
 QUESTION_OPEN_SECONDS = 30 * 60
+#: Replicas: how long a message waits for the shared state (Redis) before going on without it.
+SHARED_READ_SECONDS = 0.3
+SHARED_WRITE_SECONDS = 2.0
 #: Another acute or distress message within this time gets the numbers again, not the whole reply.
 REPEAT_WINDOW_SECONDS = 10 * 60
 #: People remembered at most in each of the assistant's in-memory notes (the oldest go first).
@@ -208,6 +212,7 @@ class Assistant:
         bookings: BookingLog | None = None,
         outbox: Outbox | None = None,
         intents: IntentNet | None = None,
+        shared: SharedState | None = None,
     ) -> None:
         self.rasa = rasa
         self.users = users
@@ -231,6 +236,10 @@ class Assistant:
         self.asked: dict[str, tuple[float, str]] = {}
         #: When each person last got the whole crisis reply, and for which level (memory only).
         self.answered: OrderedDict[str, tuple[float, Level]] = OrderedDict()
+        #: Replicas (REDIS_URL) also share the open safety question there, so a "yes" that reaches
+        #: another replica is understood; None for one process.
+        self.shared = shared
+        self._background: set[asyncio.Task] = set()
         #: The language each person was last answered in, or their app's, until the database has
         #: it: a crisis reply and the app's language are stored after the answer, and a database
         #: that is slow or down must not turn the next answer into English (memory only).
@@ -317,7 +326,7 @@ class Assistant:
             language = await self.language_of(user_key)
             t = self.catalogs.for_language(language)
             return [Reply(t.pgettext("bot", "I did not get any text. Please write your message in words."), language)]
-        if text in (ANSWER_YES, ANSWER_NO) or self._answers_yes(user_key, text):
+        if text in (ANSWER_YES, ANSWER_NO) or await self._answers_yes(user_key, text):
             return await self._answer_to_question(user_key, yes=text != ANSWER_NO)
         # The safety screen sees every message first, whole, and does not need Rasa.
         assessment = assessment or await self.screen_message(user_key, text)
@@ -499,15 +508,38 @@ class Assistant:
             return True
         return state is not None and datetime.now(timezone.utc) - state.since <= CRISIS_MEMORY
 
-    def _answers_yes(self, user_key: str, text: str) -> bool:
+    async def _answers_yes(self, user_key: str, text: str) -> bool:
         """A "yes" in words, in any language, soon after the question was asked."""
-        asked = self.asked.get(user_key)
-        if asked is None or time.monotonic() - asked[0] > QUESTION_OPEN_SECONDS:
+        if not self.screen.lexicons.is_yes(text):
             return False
-        return self.screen.lexicons.is_yes(text)
+        asked = self.asked.get(user_key)
+        if asked is None and self.shared is not None:  # asked by another replica?
+            try:
+                language = await asyncio.wait_for(self.shared.get(f"asked:{user_key}"), SHARED_READ_SECONDS)
+            except Exception as error:  # Redis slow or down: as if this process were alone
+                log.error("The shared safety question could not be read (%s)", type(error).__name__)
+                language = None
+            if language is not None:
+                asked = self.asked[user_key] = (time.monotonic(), language)
+        return asked is not None and time.monotonic() - asked[0] <= QUESTION_OPEN_SECONDS
+
+    def _in_background(self, work: Awaitable[object], what: str) -> None:
+        """Shared-state writes never hold up a reply (least of all a crisis reply); failures are logged."""
+
+        async def run() -> None:
+            try:
+                await asyncio.wait_for(work, SHARED_WRITE_SECONDS)
+            except Exception as error:
+                log.error("Could not share %s (%s)", what, type(error).__name__)
+
+        task = asyncio.ensure_future(run())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _answer_to_question(self, user_key: str, yes: bool) -> list[Reply]:
         asked = self.asked.pop(user_key, None)
+        if self.shared is not None:
+            self._in_background(self.shared.pop(f"asked:{user_key}"), "that the question was answered")
         if yes:
             language = asked[1] if asked else None  # the language of the question
             assessment = Assessment(Level.ACUTE, ("answered_yes",), (language,) if language else (), ("question",))
@@ -569,6 +601,9 @@ class Assistant:
     def _note_question(self, user_key: str, language: str) -> None:
         now = time.monotonic()
         self.asked[user_key] = (now, language)
+        if self.shared is not None:
+            put = self.shared.put(f"asked:{user_key}", language, QUESTION_OPEN_SECONDS)
+            self._in_background(put, "the safety question")
         if len(self.asked) > REMEMBERED_CRISES:  # questions no longer open are forgotten
             self.asked = {key: asked for key, asked in self.asked.items() if now - asked[0] <= QUESTION_OPEN_SECONDS}
 
@@ -714,6 +749,8 @@ class Assistant:
         self.asked.pop(user_key, None)
         self.answered.pop(user_key, None)
         self.spoken.pop(user_key, None)
+        if self.shared is not None:
+            self._in_background(self.shared.pop(f"asked:{user_key}"), "an erasure")
         self.screen.forget(user_key)
         self.records.forget(user_key)
 

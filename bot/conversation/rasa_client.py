@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +13,26 @@ import httpx
 from bot.core.protocol import Button
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class MessageIds:
+    """Ids for the messages one Telegram update sends to Rasa, the same on every delivery of the
+    update: a message Rasa handled before (the replica that sent it died before answering the
+    person) is answered from the conversation, not handled twice. `redelivered`: Telegram
+    delivered this update before, so Rasa looks for it (only then: it costs a tracker read)."""
+
+    update_id: int
+    redelivered: bool = False
+    count: int = 0
+
+    def next(self) -> str:
+        self.count += 1
+        return f"tg-{self.update_id}-{self.count}"
+
+
+#: Set by the webhook for the update being handled (bot/telegram_front/webhook.py).
+message_ids: contextvars.ContextVar[MessageIds | None] = contextvars.ContextVar("rasa_message_ids", default=None)
 
 
 class RasaUnavailable(Exception):
@@ -65,7 +86,10 @@ class RasaClient:
         metadata: dict[str, Any] = {"language": language}
         if intent is not None:
             metadata["intent"] = {"name": intent[0], "confidence": intent[1]}
-        body = {"sender": sender_id, "message": text, "metadata": metadata}
+        body: dict[str, Any] = {"sender": sender_id, "message": text, "metadata": metadata}
+        if (ids := message_ids.get()) is not None:
+            body["message_id"] = ids.next()
+            body["redelivered"] = ids.redelivered
         try:
             response = await self._http().post(f"{self.base_url}/webhooks/bot/webhook", json=body)
             response.raise_for_status()

@@ -45,6 +45,7 @@ from bot.core.safety.responses import emergency_numbers
 from bot.storage.bookings import CLOSED, BookingLog, BookingView
 from bot.storage.db import DatabaseError, off_the_loop
 from bot.storage.escalations import ACTIVE, CLAIMED, EscalationLog, EscalationView, GroupMessages
+from bot.storage.shared import MemoryState, SharedState
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,9 @@ HEADER = re.compile(r"^#(\d+) (✎)?")
 BOOKING_HEADER = re.compile(r"^B(\d+) ")
 #: An open escalation nobody touched for this long is closed as expired.
 EXPIRE_AFTER = timedelta(hours=24)
+#: A posted alert or booking request stays claimed this long: longer than the timer's list of
+#: what is still unposted can be old, so no replica posts it twice.
+POST_CLAIM_SECONDS = 120.0
 LIST_PERIODS = {"open": None, "today": timedelta(days=1), "week": timedelta(days=7)}
 #: How many of one person's messages are relayed into the group at once, then per minute: one
 #: talkative person waits for their turn rather than filling the group's 20 messages a minute.
@@ -100,6 +104,7 @@ class HandOff:
         remind_after: timedelta,
         hours: OfficeHours | None = None,
         weekly_report: WeeklySchedule | None = None,
+        shared: SharedState | None = None,
     ) -> None:
         self.messenger = messenger
         self.assistant = assistant
@@ -114,8 +119,10 @@ class HandOff:
         self._weekly_tried: datetime | None = None  # the last attempt at the weekly picture
         #: People talking with a coordinator right now: their key → the escalation's id.
         self.connected: dict[str, int] = {}
-        self._alerting: set[int] = set()
-        self._alerting_bookings: set[int] = set()
+        #: With replicas (RedisState): one of them runs the timer, each post is claimed by one, and
+        #: whom a coordinator is talking with is read from the database. MemoryState: this process.
+        self.shared: SharedState = shared or MemoryState()
+        self.replicas = not isinstance(self.shared, MemoryState)
         #: Posts the group took but the database did not record (a locked file): what was posted →
         #: its message id, so the timer records them instead of posting them again.
         self._posted_unrecorded: dict[tuple[str, int, bool], int] = {}
@@ -166,7 +173,10 @@ class HandOff:
     async def _timer_loop(self) -> None:
         while True:
             try:
-                await self.check_due()
+                if self.replicas:
+                    await self._reconnect()
+                if await self.shared.hold("handoff-timer", self.tick_seconds * 3):
+                    await self.check_due()
             except DatabaseError as error:
                 log.error("Escalation timer: database unavailable (%s)", type(error).__name__)
             except Exception:
@@ -228,9 +238,12 @@ class HandOff:
             self._spawn(self.alert(view))
 
     async def alert(self, view: EscalationView, overdue: bool = False) -> bool:
-        if view.id in self._alerting:
+        """Posts the alert (or the reminder), once: the claim is kept after a post, so neither this
+        process nor another replica posts it again before the database says it was posted."""
+        claim = f"alert:{view.id}:{'reminder' if overdue else 'first'}"
+        if not await self.shared.take(claim, POST_CLAIM_SECONDS):
             return False
-        self._alerting.add(view.id)
+        message_id = None
         try:
             message_id = await self._post_once(
                 ("alert", view.id, overdue),
@@ -239,7 +252,8 @@ class HandOff:
             )
             return message_id is not None
         finally:
-            self._alerting.discard(view.id)
+            if message_id is None:
+                await self.shared.release(claim)  # not posted: the timer tries again
 
     async def _post_once(
         self,
@@ -296,19 +310,21 @@ class HandOff:
         self._spawn(self.post_booking(view))
 
     async def post_booking(self, view: BookingView) -> None:
-        if view.id in self._alerting_bookings:
+        claim = f"booking:{view.id}"
+        if not await self.shared.take(claim, POST_CLAIM_SECONDS):
             return
-        self._alerting_bookings.add(view.id)
+        message_id = None
         try:
 
             async def post() -> int | None:
                 return await self._post(await self._booking_text(view), booking_buttons(view))
 
-            await self._post_once(
+            message_id = await self._post_once(
                 ("booking", view.id, False), post, lambda message_id: self.bookings.mark_posted(view.id, message_id)
             )
         finally:
-            self._alerting_bookings.discard(view.id)
+            if message_id is None:
+                await self.shared.release(claim)
 
     async def _booking_text(self, view: BookingView) -> str:
         return booking_text(
@@ -369,9 +385,19 @@ class HandOff:
     def is_connected(self, user_key: str) -> bool:
         return user_key in self.connected
 
+    async def _reconnect(self) -> None:
+        """Replicas: whom a coordinator is talking with, as the database says (another replica may
+        have handled the claim)."""
+        claimed = await off_the_loop(self.escalations.list, None, CLAIMED)
+        self.connected = {view.user_key: view.id for view in claimed if view.user_key is not None}
+
     async def relay_from_person(self, user_key: str, text: str, level: str | None = None) -> bool:
         """Posts the person's message to their coordinator; False when no coordinator is connected."""
         escalation_id = self.connected.get(user_key)
+        if escalation_id is None and self.replicas:  # claimed on another replica since the last tick?
+            escalation_id = await off_the_loop(self.escalations.claimed_for, user_key)
+            if escalation_id is not None:
+                self.connected[user_key] = escalation_id
         if escalation_id is None:
             return False
         view = await off_the_loop(self.escalations.get, escalation_id)

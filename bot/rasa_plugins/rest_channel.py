@@ -12,6 +12,7 @@ from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
+from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -30,6 +31,41 @@ class WholeMessageCollector(CollectingOutputChannel):
         await self._persist_message(self._message(recipient_id, text=text.strip()))
 
 
+async def answered_before(agent: Any, sender_id: str, message_id: str) -> list[dict[str, Any]] | None:
+    """The answer Rasa gave to this message before, from the conversation; None if it never had it.
+    (The front end that sent it died before it could pass the answer on, and another one sends it
+    again: the person gets the same answer, and the conversation does not hear the message twice.)"""
+    tracker = await agent.tracker_store.retrieve(sender_id) if agent and agent.tracker_store else None
+    if tracker is None:
+        return None
+    events = list(tracker.events)
+    for index in range(len(events) - 1, -1, -1):
+        event = events[index]
+        if isinstance(event, UserUttered) and event.message_id == message_id:
+            answer = []
+            for later in events[index + 1 :]:
+                if isinstance(later, UserUttered):
+                    break
+                if isinstance(later, BotUttered):
+                    answer.append(as_rest_message(sender_id, later))
+            return answer
+    return None
+
+
+def as_rest_message(sender_id: str, event: BotUttered) -> dict[str, Any]:
+    """A stored bot message as the REST channel sends it (CollectingOutputChannel._message)."""
+    data = event.data or {}
+    message = {
+        "recipient_id": sender_id,
+        "text": event.text.strip() if event.text else None,
+        "buttons": data.get("buttons"),
+        "image": data.get("image"),
+        "attachment": data.get("attachment"),
+        "custom": data.get("custom"),
+    }
+    return {key: value for key, value in message.items() if value is not None}
+
+
 class BotInput(RestInput):
     @classmethod
     def name(cls) -> str:
@@ -45,6 +81,8 @@ class BotInput(RestInput):
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             sender_id = await self._extract_sender(request)
+            body = request.json or {}
+            message_id = body.get("message_id") if isinstance(body.get("message_id"), str) else None
             collector = WholeMessageCollector()
             message = UserMessage(
                 self._extract_message(request),
@@ -52,9 +90,15 @@ class BotInput(RestInput):
                 sender_id,
                 input_channel=CHANNEL_NAME,
                 metadata=self.get_metadata(request),
+                message_id=message_id,
             )
             try:
-                await on_new_message(message)
+                if message_id and body.get("redelivered"):
+                    earlier = await self._once(request.app.ctx.agent, message)
+                    if earlier is not None:
+                        return response.json(earlier)
+                else:
+                    await on_new_message(message)
             except CancelledError:
                 log.error("Handling a message timed out")
                 return response.json({"error": "timeout"}, status=503)
@@ -64,3 +108,14 @@ class BotInput(RestInput):
             return response.json(collector.messages)
 
         return webhook
+
+    @staticmethod
+    async def _once(agent: Any, message: UserMessage) -> list[dict[str, Any]] | None:
+        """A redelivered message: under the conversation's lock (another server may still be
+        handling the first delivery), the answer it got before, or None once it is handled now."""
+        async with agent.lock_store.lock(message.sender_id):
+            earlier = await answered_before(agent, message.sender_id, message.message_id)
+            if earlier is not None:
+                return earlier
+            await agent.processor.handle_message(message)
+        return None

@@ -27,12 +27,29 @@ def tracker_store_config(database_url: str) -> dict[str, Any]:
     return config
 
 
-def write_endpoints(database_url: str, action_url: str, run_dir: Path) -> Path:
-    """The project's endpoints.yml with the action server's address and the tracker store filled in,
-    written where only this user can read it (it may hold the database password)."""
+def lock_store_config(redis_url: str) -> dict[str, Any]:
+    """Rasa's `lock_store` section for a redis:// URL: Rasa servers that share the tracker store
+    share their conversation locks too, so no conversation is handled by two servers at once."""
+    url = make_url(redis_url.replace("rediss://", "redis://", 1))
+    config: dict[str, Any] = {"type": "redis", "url": url.host or "127.0.0.1", "port": url.port or 6379}
+    config["db"] = int(url.database) if url.database else 0
+    if url.password:
+        config["password"] = url.password
+    if redis_url.startswith("rediss://"):
+        config["use_ssl"] = True
+    config["key_prefix"] = "rasa"
+    return config
+
+
+def write_endpoints(database_url: str, action_url: str, run_dir: Path, redis_url: str = "") -> Path:
+    """The project's endpoints.yml with the action server's address, the tracker store and, for
+    replicas, the lock store filled in, written where only this user can read it (it may hold the
+    database password)."""
     endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text(encoding="utf-8"))
     endpoints["action_endpoint"]["url"] = action_url
     endpoints["tracker_store"] = tracker_store_config(database_url)
+    if redis_url:
+        endpoints["lock_store"] = lock_store_config(redis_url)
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / "endpoints.yml"
     path.touch(mode=0o600)

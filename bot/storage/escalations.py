@@ -139,6 +139,16 @@ class EscalationLog:
             row = session.get(Escalation, escalation_id)
             return EscalationView.of(row) if row else None
 
+    def claimed_for(self, user_key: str) -> int | None:
+        """The escalation a coordinator has claimed for this person, if any (the newest)."""
+        with self.db.session() as session:
+            return session.scalar(
+                select(Escalation.id)
+                .where(Escalation.user_key == user_key, Escalation.status == CLAIMED)
+                .order_by(Escalation.id.desc())
+                .limit(1)
+            )
+
     def history(self, escalation_id: int) -> list[EventView]:
         """What happened to an escalation; the relayed messages' ids (kept for erasure) are left out."""
         with self.db.session() as session:

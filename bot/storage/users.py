@@ -106,8 +106,10 @@ class SqlUserStore:
     """Keeps preferences and crisis state in the database, so they survive a restart.
 
     A message reads the person several times (language, crisis, language again after Rasa), so
-    rows are kept for a minute after they were read or written. This process is the table's only
-    writer, and deletes go through erase() and purge(), which drop the kept rows too."""
+    rows are kept for a minute after they were read or written, when this process is the table's
+    only writer (deletes go through erase() and purge(), which drop the kept rows too). Replicas
+    write it too: they keep nothing (keep_seconds=0), or one would answer in a language another
+    replica has just changed."""
 
     def __init__(self, db: Database, keep_seconds: float = CACHE_SECONDS) -> None:
         self.db = db

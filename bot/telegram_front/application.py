@@ -1,6 +1,6 @@
 """The Telegram application: built once, with the crisis-first rate limiter and PTB's own HTTP
 transport (httpx); started by long polling against TELEGRAM_API_URL (a stand-in server in the
-tests), or by webhook when WEBHOOK_URL is set.
+tests), or by webhook when TELEGRAM_WEBHOOK_URL is set (webhook.py).
 
 Handlers: the coordinators' group's (bot/coordinators/group_handlers.py, registered by the
 composition root when a group is configured) come first; then a person's (person_handlers.py).
@@ -17,9 +17,11 @@ from telegram.ext import Application, ContextTypes
 
 from bot.core import languages
 from bot.core.i18n import Catalogs
+from bot.telegram_front.deliveries import Deliveries, MemoryDeliveries
 from bot.telegram_front.person_handlers import PersonHandlers
-from bot.telegram_front.rate_limit import CrisisFirstRateLimiter
+from bot.telegram_front.rate_limit import CrisisFirstRateLimiter, SharedPace
 from bot.telegram_front.sending import retrying
+from bot.telegram_front.webhook import WebhookServer
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,8 @@ class WebhookConfig:
         return urlsplit(self.url).path.lstrip("/")
 
 
-def build_application(token: str, api_url: str) -> Application:
+def build_application(token: str, api_url: str, shared: SharedPace | None = None) -> Application:
+    """`shared`: replicas keep Telegram's limits together (rate_limit.SharedPace)."""
     api = api_url.rstrip("/")
     return (
         Application.builder()
@@ -52,7 +55,7 @@ def build_application(token: str, api_url: str) -> Application:
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .concurrent_updates(MAX_CONCURRENT_UPDATES)
-        .rate_limiter(CrisisFirstRateLimiter(max_retries=5))
+        .rate_limiter(CrisisFirstRateLimiter(max_retries=5, shared=shared))
         .build()
     )
 
@@ -74,9 +77,14 @@ def command_descriptions(catalogs: Catalogs, language: str) -> list[BotCommand]:
 class TelegramFrontEnd:
     """People's private chats on Telegram, and the application's life cycle."""
 
-    def __init__(self, app: Application, catalogs: Catalogs, handlers: PersonHandlers) -> None:
+    def __init__(
+        self, app: Application, catalogs: Catalogs, handlers: PersonHandlers, deliveries: Deliveries | None = None
+    ) -> None:
         self.app = app
         self.catalogs = catalogs
+        #: Which updates were handled (shared by the replicas in Redis); for the webhook.
+        self.deliveries = deliveries or MemoryDeliveries()
+        self._webhook: WebhookServer | None = None
         handlers.register(app)
         app.add_error_handler(self.on_error)
 
@@ -91,17 +99,16 @@ class TelegramFrontEnd:
         if webhook is None:
             await self.app.updater.start_polling(timeout=10, allowed_updates=ALLOWED_UPDATES)
             return
-        # Telegram sends the secret in X-Telegram-Bot-Api-Secret-Token; PTB refuses requests without it.
-        await self.app.updater.start_webhook(
-            listen=webhook.listen,
-            port=webhook.port,
-            url_path=webhook.path,
-            webhook_url=webhook.url,
-            secret_token=webhook.secret,
-            allowed_updates=ALLOWED_UPDATES,
-        )
+        # Our own server, which answers Telegram only once an update is handled (webhook.py).
+        self._webhook = WebhookServer(self.app, webhook.path, webhook.secret, self.deliveries)
+        await self._webhook.start(webhook.listen, webhook.port)
+        # Telegram sends the secret in X-Telegram-Bot-Api-Secret-Token; the server refuses requests without it.
+        await retrying(lambda: self.app.bot.set_webhook(
+            webhook.url, secret_token=webhook.secret, allowed_updates=ALLOWED_UPDATES))  # fmt: skip
 
     async def stop(self) -> None:
+        if self._webhook is not None:
+            await self._webhook.stop()
         if self.app.updater and self.app.updater.running:
             await self.app.updater.stop()
         if self.app.running:

@@ -67,6 +67,28 @@ class ChatTurns:
         return len(self._locks)
 
 
+class SharedChatTurns:
+    """ChatTurns across replicas: one message of a chat at a time on any of them, by a lock in
+    Redis per chat (redis-py's Lock: it lapses if its holder dies, so a chat never stays stuck)."""
+
+    #: A turn longer than this (Rasa's timeout and a few Telegram retries) lets the next one go.
+    HOLD_SECONDS = 60.0
+
+    def __init__(self, redis: Any, prefix: str) -> None:
+        self.redis = redis  # redis.asyncio.Redis
+        self.prefix = prefix
+
+    @contextlib.asynccontextmanager
+    async def turn(self, chat_id: int) -> AsyncIterator[None]:
+        lock = self.redis.lock(f"{self.prefix}:chat:{chat_id}", timeout=self.HOLD_SECONDS, sleep=0.02)
+        await lock.acquire()
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):  # lapsed already: nothing to release
+                await lock.release()
+
+
 def button_title(message: Any, data: str | None) -> str:
     """The title of the pressed button, as the person saw it; the payload when it is not known."""
     markup = getattr(message, "reply_markup", None)
@@ -84,6 +106,7 @@ class PersonHandlers:
         relay: PersonRelay | None = None,
         coordinator_chat_id: int | None = None,
         messages_per_minute: float = 30,
+        turns: ChatTurns | SharedChatTurns | None = None,
     ) -> None:
         self.assistant = assistant
         self.sender = sender
@@ -91,7 +114,7 @@ class PersonHandlers:
         self.secret = pseudonym_secret
         self.relay = relay
         self.coordinator_chat_id = coordinator_chat_id
-        self.turns = ChatTurns()
+        self.turns = turns or ChatTurns()
         # aiolimiter's bucket: BURST at once, refilled at messages_per_minute.
         self.budget = PerPersonLimit(BURST, BURST * 60 / messages_per_minute)
         self._slow_down_notices = PerPersonLimit(1, SLOW_DOWN_NOTICE_SECONDS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Callable, Coroutine
@@ -19,6 +20,36 @@ IF_IDLE = "if_idle"
 SLOW_DOWN_SECONDS = 60.0
 
 
+#: Telegram's limit for one group: 20 messages a minute.
+GROUP_MESSAGES_PER_MINUTE = 20
+
+
+class SharedPace:
+    """Telegram's limits are per bot, not per process: replicas keep them together in Redis. A
+    429 seen by one replica slows them all down, and the budgets are counted in shared windows."""
+
+    def __init__(self, redis: Any, prefix: str) -> None:
+        self.redis = redis  # redis.asyncio.Redis
+        self.prefix = prefix
+
+    async def push_back(self) -> None:
+        await self.redis.set(f"{self.prefix}:slowed", 1, ex=int(SLOW_DOWN_SECONDS))
+
+    async def slowed_down(self) -> bool:
+        return bool(await self.redis.exists(f"{self.prefix}:slowed"))
+
+    async def take(self, budget: str, limit: int, window: float) -> None:
+        """Waits until one of `limit` calls in a `window` of seconds is free, counted across replicas."""
+        while True:
+            slot = int(time.time() // window)
+            key = f"{self.prefix}:{budget}:{slot}"
+            async with self.redis.pipeline(transaction=True) as pipe:
+                count, _ = await pipe.incr(key).expire(key, int(window) + 1).execute()
+            if count <= limit:
+                return
+            await asyncio.sleep(max(0.0, (slot + 1) * window - time.time()) + 0.005)
+
+
 class CrisisFirstRateLimiter(BaseRateLimiter[str | None]):
     """How fast the bot calls Telegram.
 
@@ -32,12 +63,15 @@ class CrisisFirstRateLimiter(BaseRateLimiter[str | None]):
 
     Built on PTB's public extension point: it wraps an AIORateLimiter without an overall budget
     (for the groups' limit and the retries after 429) and adds its own budget while slowed down.
+    With `shared` (replicas), the slow-down, its budget and the groups' limit are kept in Redis.
     """
 
-    def __init__(self, max_retries: int) -> None:
-        self._ptb = AIORateLimiter(overall_max_rate=0, max_retries=max_retries)
+    def __init__(self, max_retries: int, shared: SharedPace | None = None) -> None:
+        group_rate = 0 if shared else GROUP_MESSAGES_PER_MINUTE  # shared: counted in Redis instead
+        self._ptb = AIORateLimiter(overall_max_rate=0, group_max_rate=group_rate, max_retries=max_retries)
         self._budget = AsyncLimiter(FloodLimit.MESSAGES_PER_SECOND, 1)
         self._pushed_back_at = -math.inf
+        self.shared = shared
 
     async def initialize(self) -> None:
         await self._ptb.initialize()
@@ -62,13 +96,30 @@ class CrisisFirstRateLimiter(BaseRateLimiter[str | None]):
                 return await callback(*call_args, **call_kwargs)
             except RetryAfter:
                 self._pushed_back_at = time.monotonic()
+                if self.shared:
+                    await self.shared.push_back()
                 raise
 
         if rate_limit_args == URGENT:
             return await noting_push_back(*args, **kwargs)  # a 429 here is retried by the sender
-        to_a_chat = data.get("chat_id") is not None
-        if to_a_chat and self.slowed_down():
+        chat_id = data.get("chat_id")
+        if chat_id is not None and self.shared:
+            if not await self._shared_budgets(chat_id, rate_limit_args):
+                return True  # a typing indicator while slowed down: skipped
+        elif chat_id is not None and self.slowed_down():
             if rate_limit_args == IF_IDLE and not self._budget.has_capacity(self._budget.max_rate / 2):
                 return True  # skipped: half the budget stays free for replies
             await self._budget.acquire()
         return await self._ptb.process_request(noting_push_back, args, kwargs, endpoint, data, None)
+
+    async def _shared_budgets(self, chat_id: int | str, rate_limit_args: str | None) -> bool:
+        """Waits for the shared budgets; False for a typing indicator that is better skipped."""
+        assert self.shared is not None
+        slowed = self.slowed_down() or await self.shared.slowed_down()
+        if slowed and rate_limit_args == IF_IDLE:
+            return False
+        if str(chat_id).startswith("-"):  # a group: 20 a minute, whichever replica posts
+            await self.shared.take(f"group:{chat_id}", GROUP_MESSAGES_PER_MINUTE, 60)
+        if slowed:
+            await self.shared.take("sent", FloodLimit.MESSAGES_PER_SECOND, 1)
+        return True

@@ -25,6 +25,7 @@ from bot.conversation.replies import Reply
 from bot.core.languages import is_rtl
 from bot.core.protocol import Button
 from bot.core.text_direction import mark_right_to_left
+from bot.telegram_front import deliveries
 from bot.telegram_front.rate_limit import IF_IDLE, URGENT
 
 log = logging.getLogger(__name__)
@@ -153,12 +154,17 @@ class Sender:
             buttons = keyboard(reply.buttons)
             for index, piece in enumerate(pieces):
                 buttons_here = buttons if index == len(pieces) - 1 else None
+                update = deliveries.current.get()
+                if update is not None and not await update.should_send():
+                    continue  # sent by a replica that died while handling this update
                 sent = await retrying(
                     lambda piece=piece, buttons=buttons_here, urgent=reply.urgent: self.bot.send_message(
                         chat_id, piece, reply_markup=buttons, rate_limit_args=URGENT if urgent else None
                     )
                 )
                 self._remember(chat_id, sent.message_id)
+                if update is not None:
+                    await update.note_sent()
 
     async def delete_recent_messages(self, chat_id: int) -> int:
         """Deletes the bot's messages in a chat that Telegram still lets it delete; returns how many."""

@@ -103,7 +103,7 @@ def test_the_bot_killed_right_after_a_crisis_reply_alerts_the_coordinators_once_
 def test_a_crisis_while_postgresql_is_down_is_answered_at_once_and_alerted_once_it_is_back():
     if server_binaries() is None:
         if os.environ.get("REQUIRE_POSTGRES"):
-            pytest.fail("PostgreSQL is required (REQUIRE_POSTGRES) but not installed; run scripts/ensure-postgres")
+            pytest.fail("PostgreSQL is required (REQUIRE_POSTGRES) but not installed; run scripts/ensure-servers")
         pytest.skip("PostgreSQL is not installed; `make test` installs it")
     server = ThrowawayPostgres()  # its own server: stopping it disturbs no other test
     url = server.start()

@@ -291,6 +291,8 @@ def test_a_crisis_reply_teaches_the_bot_the_persons_language_before_the_database
     async def scenario() -> list:
         try:
             await bot.assistant.handle_text(PERSON, PERSIAN_CRISIS)
+            await bot.assistant.records.settled()  # the escalation stored: it does not hold the language
+            assert bot.assistant.users.language(PERSON) is None
             return await bot.assistant.handle_text(PERSON, PERSIAN_HELLO)
         finally:
             await bot.assistant.rasa.close()

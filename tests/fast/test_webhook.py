@@ -1,0 +1,140 @@
+"""The webhook keeps each update before Telegram hears 200, handles an update delivered twice once,
+and a replica takes over what one that died had in hand, sending only what it had not sent: the
+real webhook server and Sender, in this process, against the Telegram stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from telegram import Update
+from telegram.ext import ContextTypes, MessageHandler, filters
+
+from bot.conversation.replies import Reply
+from bot.telegram_front import deliveries
+from bot.telegram_front.application import build_application
+from bot.telegram_front.deliveries import Claim, MemoryDeliveries
+from bot.telegram_front.sending import Sender
+from bot.telegram_front.webhook import SECRET_HEADER, WebhookServer
+from tests.helpers import TOKEN, free_port
+from tests.telegram_standin import TelegramStandIn
+
+SECRET = "webhook-secret-for-tests"
+
+
+class Bot:
+    """A webhook server whose one handler answers every text with two messages, after a pause."""
+
+    def __init__(self, standin: TelegramStandIn, shared: MemoryDeliveries, pause: float) -> None:
+        self.app = build_application(TOKEN, standin.url)
+        self.sender = Sender(self.app.bot)
+        self.pause = pause
+        self.handled = 0
+        self.app.add_handler(MessageHandler(filters.TEXT, self.answer))
+        self.port = free_port()
+        self.server = WebhookServer(self.app, "telegram", SECRET, shared)
+
+    async def answer(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        self.handled += 1
+        await asyncio.sleep(self.pause)
+        chat = update.effective_chat.id
+        await self.sender.send(chat, [Reply(f"first: {update.message.text}", "en"), Reply("second", "en")])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/telegram"
+
+
+@pytest.fixture
+def standin():
+    server = TelegramStandIn(TOKEN)
+    server.start()
+    yield server
+    server.stop()
+
+
+@contextlib.asynccontextmanager
+async def running(bot: Bot) -> AsyncIterator[Bot]:
+    await bot.app.initialize()
+    await bot.server.start("127.0.0.1", bot.port)
+    try:
+        yield bot
+    finally:
+        await bot.server.stop()
+        await bot.app.shutdown()
+
+
+def deliver(http: httpx.AsyncClient, bot: Bot, update: dict, secret: str = SECRET):
+    return http.post(bot.url, json=update, headers={SECRET_HEADER: secret}, timeout=10)
+
+
+async def until(condition, timeout: float = 5.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("not within the time")
+
+
+def test_telegram_hears_200_at_once_and_an_update_delivered_twice_is_answered_once(standin):
+    shared = MemoryDeliveries()
+
+    async def scenario() -> None:
+        bot = Bot(standin, shared, pause=0.5)
+        update = standin.text_update(11, "hello")
+        async with running(bot), httpx.AsyncClient() as http:
+            first = await deliver(http, bot, update)
+            assert first.status_code == 200 and standin.texts_to(11) == [], "answered before the replies"
+            assert await shared.kept(update["update_id"]) is not None, "kept while in hand"
+            again = await deliver(http, bot, update)  # Telegram did not hear the first 200 in time
+            assert again.status_code == 200
+            await until(lambda: len(standin.texts_to(11)) == 2)
+            await asyncio.sleep(0.3)
+            after = await deliver(http, bot, update)
+            assert after.status_code == 200
+            wrong = await deliver(http, bot, standin.text_update(12, "hi"), secret="not-the-secret-token")
+            assert wrong.status_code == 403
+        assert standin.texts_to(11) == ["first: hello", "second"] and bot.handled == 1
+        assert standin.texts_to(12) == [] and await shared.waiting() == []
+
+    asyncio.run(scenario())
+
+
+def test_a_replica_takes_over_what_a_dead_one_half_answered_without_repeating_what_was_sent(standin, monkeypatch):
+    monkeypatch.setattr(deliveries, "CLAIM_SECONDS", 0.3)
+    shared = MemoryDeliveries()
+
+    async def scenario() -> None:
+        update = standin.text_update(21, "hello")
+        # A replica claimed and kept the update, sent the first message and died: no more renewals.
+        assert await shared.claim(update["update_id"]) is Claim.NEW
+        await shared.keep(update["update_id"], Update.de_json(update, None).to_json())
+        await shared.attempt(update["update_id"])
+        await shared.note_sent(update["update_id"], 1)
+        bot = Bot(standin, shared, pause=0)
+        async with running(bot):
+            assert await bot.server.sweep() == 0, "the dead replica's claim has not lapsed yet"
+            await asyncio.sleep(0.4)
+            assert await bot.server.sweep() == 1
+            await until(lambda: standin.texts_to(21) == ["second"])
+        assert standin.texts_to(21) == ["second"], "only what the dead replica had not sent"
+        assert await shared.claim(update["update_id"]) is Claim.DONE and await shared.waiting() == []
+
+    asyncio.run(scenario())
+
+
+def test_a_request_that_is_not_an_update_is_refused_and_the_next_update_is_handled(standin):
+    async def scenario() -> None:
+        bot = Bot(standin, MemoryDeliveries(), pause=0)
+        update = standin.text_update(31, "hello")
+        async with running(bot), httpx.AsyncClient() as http:
+            broken = await http.post(bot.url, content=b"{not json", headers={SECRET_HEADER: SECRET})
+            assert broken.status_code == 400
+            assert (await deliver(http, bot, update)).status_code == 200
+            await until(lambda: len(standin.texts_to(31)) == 2)
+        assert standin.texts_to(31) == ["first: hello", "second"]
+
+    asyncio.run(scenario())
