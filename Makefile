@@ -99,7 +99,7 @@ extract: install
 	$(BIN)/pybabel update --input-file locales/messages.pot --output-dir locales --domain messages \
 	  --no-fuzzy-matching --ignore-obsolete
 
-bench: install catalogs model safety-net intent-net
+bench: install catalogs model safety-net intent-net servers
 	$(PY) -m bench.safety_speed
 	$(PY) -m bench.language_id
 	$(PY) -m bench.latency
@@ -107,6 +107,7 @@ bench: install catalogs model safety-net intent-net
 	$(PY) -m bench.crisis_latency
 	$(PY) -m bench.slow_database
 	$(PY) -m bench.flood
+	$(PY) -m bench.replicas
 
 lock:
 	$(PY) -m pip freeze --exclude-editable > requirements.lock

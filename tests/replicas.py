@@ -173,7 +173,11 @@ def start_replicas(standin: TelegramStandIn, count: int = 2, **bot_settings: str
         # The schema once, before anyone uses it (replicas of a real deployment do this in their release step).
         subprocess.run([sys.executable, "-m", "bot", "migrate"], cwd=ROOT, env=base_env(DATABASE_URL=database_url),
                        check=True, capture_output=True, timeout=120)  # fmt: skip
-        server_env = base_env(DATABASE_URL=database_url, TICKET_LOCK_LIFETIME=RASA_LOCK_SECONDS, LOG_LEVEL=os.environ.get("REPLICAS_RASA_LOG", "WARNING"))
+        server_env = base_env(
+            DATABASE_URL=database_url,
+            TICKET_LOCK_LIFETIME=RASA_LOCK_SECONDS,
+            LOG_LEVEL=os.environ.get("REPLICAS_RASA_LOG", "WARNING"),
+        )
         config = folder / "nginx.conf"
         config.write_text(nginx_config(folder, pools), encoding="utf-8")
         nginx = [nginx_binary(), "-c", str(config), "-p", str(folder)]
@@ -265,3 +269,16 @@ def reference_replies(standin: TelegramStandIn, first_chat: int) -> dict[str, li
             per_step.append(standin.texts_to(chat)[before:])
         reference[name] = per_step
     return reference
+
+
+def wait_until_redis(redis: ThrowawayRedis, timeout: float = 10) -> None:
+    import socket
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", redis.port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError("redis-server did not start")

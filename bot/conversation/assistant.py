@@ -86,6 +86,9 @@ REPEAT_WINDOW_SECONDS = 10 * 60
 REMEMBERED_CRISES = 10_000
 #: A crisis reply waits this long at most for the person's language and residence from the database.
 QUICK_READ_SECONDS = 0.1
+#: A reply to a message Rasa did not understand waits this long at most to learn whether the person
+#: had a crisis lately (if the database does not tell, the reply is the warm one, with the numbers).
+AFTER_CRISIS_READ_SECONDS = 1.0
 #: Levels at which the coordinators are alerted.
 ESCALATED_LEVELS = (Level.ACUTE, Level.DISTRESS, Level.VIOLENCE)
 
@@ -502,7 +505,7 @@ class Assistant:
         if answered is not None and time.monotonic() - answered[0] < CRISIS_MEMORY.total_seconds():
             return True
         try:
-            state = await asyncio.wait_for(off_the_loop(self.users.crisis, user_key), QUICK_READ_SECONDS)
+            state = await asyncio.wait_for(off_the_loop(self.users.crisis, user_key), AFTER_CRISIS_READ_SECONDS)
         except (DatabaseError, asyncio.TimeoutError) as error:
             log.error("The person's recent crisis could not be read (%s)", type(error).__name__)
             return True

@@ -241,7 +241,7 @@ class HandOff:
         """Posts the alert (or the reminder), once: the claim is kept after a post, so neither this
         process nor another replica posts it again before the database says it was posted."""
         claim = f"alert:{view.id}:{'reminder' if overdue else 'first'}"
-        if not await self.shared.take(claim, POST_CLAIM_SECONDS):
+        if not await self._claim(claim):
             return False
         message_id = None
         try:
@@ -253,7 +253,7 @@ class HandOff:
             return message_id is not None
         finally:
             if message_id is None:
-                await self.shared.release(claim)  # not posted: the timer tries again
+                await self._unclaim(claim)  # not posted: the timer tries again
 
     async def _post_once(
         self,
@@ -294,6 +294,21 @@ class HandOff:
             [Reply(waiting, view.language, urgent=True), Reply(emergency_numbers(t), view.language, urgent=True)],
         )
 
+    async def _claim(self, claim: str) -> bool:
+        """Whether this process posts it; when Redis cannot be reached it does (an alert posted
+        twice is better than none)."""
+        try:
+            return await self.shared.take(claim, POST_CLAIM_SECONDS)
+        except Exception as error:
+            log.error("Could not claim a post in Redis (%s); posting it from here", type(error).__name__)
+            return True
+
+    async def _unclaim(self, claim: str) -> None:
+        try:
+            await self.shared.release(claim)
+        except Exception as error:  # it lapses by itself
+            log.error("Could not release a post's claim (%s)", type(error).__name__)
+
     async def _refresh_alert(self, escalation_id: int, note: str = "") -> None:
         view = await off_the_loop(self.escalations.get, escalation_id)
         if view is None or view.alert_message_id is None:
@@ -311,7 +326,7 @@ class HandOff:
 
     async def post_booking(self, view: BookingView) -> None:
         claim = f"booking:{view.id}"
-        if not await self.shared.take(claim, POST_CLAIM_SECONDS):
+        if not await self._claim(claim):
             return
         message_id = None
         try:
@@ -324,7 +339,7 @@ class HandOff:
             )
         finally:
             if message_id is None:
-                await self.shared.release(claim)
+                await self._unclaim(claim)
 
     async def _booking_text(self, view: BookingView) -> str:
         return booking_text(

@@ -27,11 +27,15 @@ def tracker_store_config(database_url: str) -> dict[str, Any]:
     return config
 
 
+#: Rasa's RedisLockStore, with tickets renewed while their server lives (lock_store.py).
+LOCK_STORE = "bot.rasa_plugins.lock_store.RenewingRedisLockStore"
+
+
 def lock_store_config(redis_url: str) -> dict[str, Any]:
     """Rasa's `lock_store` section for a redis:// URL: Rasa servers that share the tracker store
     share their conversation locks too, so no conversation is handled by two servers at once."""
     url = make_url(redis_url.replace("rediss://", "redis://", 1))
-    config: dict[str, Any] = {"type": "redis", "url": url.host or "127.0.0.1", "port": url.port or 6379}
+    config: dict[str, Any] = {"type": LOCK_STORE, "url": url.host or "127.0.0.1", "port": url.port or 6379}
     config["db"] = int(url.database) if url.database else 0
     if url.password:
         config["password"] = url.password

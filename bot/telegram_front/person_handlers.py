@@ -77,11 +77,18 @@ class SharedChatTurns:
     def __init__(self, redis: Any, prefix: str) -> None:
         self.redis = redis  # redis.asyncio.Redis
         self.prefix = prefix
+        self._here = ChatTurns()  # while Redis cannot be reached: this process's turns
 
     @contextlib.asynccontextmanager
     async def turn(self, chat_id: int) -> AsyncIterator[None]:
         lock = self.redis.lock(f"{self.prefix}:chat:{chat_id}", timeout=self.HOLD_SECONDS, sleep=0.02)
-        await lock.acquire()
+        try:
+            await lock.acquire()
+        except Exception as error:  # Redis unreachable: the person is still answered
+            log.error("A chat's turn could not be taken in Redis (%s); taken here", type(error).__name__)
+            async with self._here.turn(chat_id):
+                yield
+            return
         try:
             yield
         finally:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import math
 import time
 from collections.abc import Callable, Coroutine
@@ -12,6 +14,8 @@ from aiolimiter import AsyncLimiter
 from telegram.constants import FloodLimit
 from telegram.error import RetryAfter
 from telegram.ext import AIORateLimiter, BaseRateLimiter
+
+log = logging.getLogger(__name__)
 
 #: rate_limit_args values: a crisis reply, and a typing indicator.
 URGENT = "urgent"
@@ -72,6 +76,7 @@ class CrisisFirstRateLimiter(BaseRateLimiter[str | None]):
         self._budget = AsyncLimiter(FloodLimit.MESSAGES_PER_SECOND, 1)
         self._pushed_back_at = -math.inf
         self.shared = shared
+        self._redis_down_at = -math.inf
 
     async def initialize(self) -> None:
         await self._ptb.initialize()
@@ -97,20 +102,32 @@ class CrisisFirstRateLimiter(BaseRateLimiter[str | None]):
             except RetryAfter:
                 self._pushed_back_at = time.monotonic()
                 if self.shared:
-                    await self.shared.push_back()
+                    with contextlib.suppress(Exception):  # Redis unreachable: this process slows down
+                        await self.shared.push_back()
                 raise
 
         if rate_limit_args == URGENT:
             return await noting_push_back(*args, **kwargs)  # a 429 here is retried by the sender
         chat_id = data.get("chat_id")
-        if chat_id is not None and self.shared:
-            if not await self._shared_budgets(chat_id, rate_limit_args):
-                return True  # a typing indicator while slowed down: skipped
-        elif chat_id is not None and self.slowed_down():
+        if chat_id is not None and self.shared and self._redis_answers:
+            try:
+                if not await self._shared_budgets(chat_id, rate_limit_args):
+                    return True  # a typing indicator while slowed down: skipped
+            except Exception as error:  # Redis unreachable: this process keeps its own budget a while
+                log.error("Telegram's shared budget could not be read (%s)", type(error).__name__)
+                self._redis_down_at = time.monotonic()
+            else:
+                return await self._ptb.process_request(noting_push_back, args, kwargs, endpoint, data, None)
+        if chat_id is not None and self.slowed_down():
             if rate_limit_args == IF_IDLE and not self._budget.has_capacity(self._budget.max_rate / 2):
                 return True  # skipped: half the budget stays free for replies
             await self._budget.acquire()
         return await self._ptb.process_request(noting_push_back, args, kwargs, endpoint, data, None)
+
+    @property
+    def _redis_answers(self) -> bool:
+        """False for a while after Redis failed (then each process keeps its own budget)."""
+        return time.monotonic() - self._redis_down_at > SLOW_DOWN_SECONDS
 
     async def _shared_budgets(self, chat_id: int | str, rate_limit_args: str | None) -> bool:
         """Waits for the shared budgets; False for a typing indicator that is better skipped."""

@@ -85,17 +85,26 @@ class WebhookServer:
             elif claim is Claim.BUSY and await self.deliveries.kept(update.update_id) is None:
                 # Taken a moment ago and not kept yet: Telegram delivers it again shortly.
                 return web.Response(status=503, text="in hand", headers={"Retry-After": RETRY_AFTER_SECONDS})
-        except Exception as error:  # Redis unreachable: Telegram keeps the update and delivers it again
-            log.error("An update could not be claimed (%s); Telegram will deliver it again", type(error).__name__)
-            return web.Response(status=503, text="try again", headers={"Retry-After": RETRY_AFTER_SECONDS})
+        except Exception as error:
+            # Redis unreachable: handled here all the same (a crisis message must be answered);
+            # another replica may handle it too if Telegram delivers it again.
+            log.error("An update could not be claimed (%s); handled without a claim", type(error).__name__)
+            self._track(asyncio.create_task(self._handle_unclaimed(update)))
+            return web.Response(text="ok")
         if claim is Claim.NEW:
             self._spawn(update)
         return web.Response(text="ok")
 
     def _spawn(self, update: Update) -> None:
-        task = asyncio.create_task(self._handle(update))
+        self._track(asyncio.create_task(self._handle(update)))
+
+    def _track(self, task: asyncio.Task) -> None:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _handle_unclaimed(self, update: Update) -> None:
+        message_ids.set(MessageIds(update.update_id))
+        await self.app.process_update(update)
 
     async def _handle(self, update: Update) -> None:
         try:
