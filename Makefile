@@ -108,6 +108,7 @@ bench: install catalogs model safety-net intent-net servers
 	$(PY) -m bench.slow_database
 	$(PY) -m bench.flood
 	$(PY) -m bench.replicas
+	$(PY) -m bench.report
 
 lock:
 	$(PY) -m pip freeze --exclude-editable > requirements.lock

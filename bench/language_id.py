@@ -21,6 +21,7 @@ from pathlib import Path
 
 import yaml
 
+from bench.latency import save
 from bot.core import language_id
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,7 +138,10 @@ def speed(texts: list[str], rounds: int = 20) -> dict:
 def main() -> None:
     directories = [Path(arg) for arg in sys.argv[1:]] or [HELDOUT]
     for directory in directories:
-        print(json.dumps({"set": str(directory), **evaluate(directory)}, ensure_ascii=False, indent=1))
+        report = {"set": str(directory), **evaluate(directory)}
+        if directory == HELDOUT:
+            save("language_id", report)
+        print(json.dumps(report, ensure_ascii=False, indent=1))
 
 
 if __name__ == "__main__":

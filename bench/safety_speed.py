@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from bench.latency import save
 from bot.core.safety import SafetyScreen
 from bot.core.safety.nets import RiskScreen
 
@@ -64,17 +65,20 @@ def main() -> dict:
     whole_load_ms = (time.perf_counter() - started) * 1000
     texts = messages()
     sample = texts[:: max(1, len(texts) // 1000)] + texts[-1:]  # the model net on about 1,000 messages
-    return {
-        "lexicons": {
-            "loaded_ms": round(load_ms, 1),
-            **summary(timings=timed(lexicons.assess, texts, 5), unit=1e6, name="us"),
+    return save(
+        "safety_speed",
+        {
+            "lexicons": {
+                "loaded_ms": round(load_ms, 1),
+                **summary(timings=timed(lexicons.assess, texts, 5), unit=1e6, name="us"),
+            },
+            "every_net": {
+                "loaded_ms": round(whole_load_ms, 1),
+                "model_net": whole.net is not None,
+                **summary(timings=timed(whole.assess, sample, 1), unit=1e3, name="ms"),
+            },
         },
-        "every_net": {
-            "loaded_ms": round(whole_load_ms, 1),
-            "model_net": whole.net is not None,
-            **summary(timings=timed(whole.assess, sample, 1), unit=1e3, name="ms"),
-        },
-    }
+    )
 
 
 if __name__ == "__main__":
