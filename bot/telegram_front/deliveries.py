@@ -22,11 +22,14 @@ import asyncio
 import contextlib
 import contextvars
 import enum
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Protocol
+
+log = logging.getLogger(__name__)
 
 #: A claim not renewed lapses after this long, so a dead replica's updates are taken over quickly.
 CLAIM_SECONDS = 4.0
@@ -102,7 +105,10 @@ async def handling(deliveries: Deliveries, update_id: int) -> AsyncIterator[Hand
     async def keep_renewing() -> None:
         while True:
             await asyncio.sleep(CLAIM_SECONDS / 3)
-            await deliveries.renew(update_id)
+            try:
+                await deliveries.renew(update_id)
+            except Exception as error:  # Redis unreachable: the claim may lapse and the update be taken twice
+                log.error("Could not renew the claim on an update (%s)", type(error).__name__)
 
     renewer = asyncio.create_task(keep_renewing())
     token = current.set(state)
