@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +50,17 @@ class ThrowawayRedis:
              "--dir", str(folder)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
+        self._wait_until_listening()
+
+    def _wait_until_listening(self, timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        self.process.kill()
+        raise TimeoutError("redis-server did not start")
 
     @property
     def url(self) -> str:
@@ -246,8 +259,6 @@ def script_of(chat_id: int) -> str:
 
 def quiet_replies(standin: TelegramStandIn, chat_id: int, before: int, quiet: float = 1.5, timeout: float = 60) -> None:
     """Waits for a first reply after `before` messages, then until none comes for `quiet` seconds."""
-    import time
-
     standin.wait_for(lambda: len(standin.texts_to(chat_id)) > before, timeout)
     seen, since = len(standin.texts_to(chat_id)), time.monotonic()
     while time.monotonic() - since < quiet:
@@ -269,16 +280,3 @@ def reference_replies(standin: TelegramStandIn, first_chat: int) -> dict[str, li
             per_step.append(standin.texts_to(chat)[before:])
         reference[name] = per_step
     return reference
-
-
-def wait_until_redis(redis: ThrowawayRedis, timeout: float = 10) -> None:
-    import socket
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", redis.port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError("redis-server did not start")

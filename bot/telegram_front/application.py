@@ -99,7 +99,7 @@ class TelegramFrontEnd:
         if webhook is None:
             await self.app.updater.start_polling(timeout=10, allowed_updates=ALLOWED_UPDATES)
             return
-        # Our own server, which answers Telegram only once an update is handled (webhook.py).
+        # Our own server, which keeps each update before answering Telegram (webhook.py).
         self._webhook = WebhookServer(self.app, webhook.path, webhook.secret, self.deliveries)
         await self._webhook.start(webhook.listen, webhook.port)
         # Telegram sends the secret in X-Telegram-Bot-Api-Secret-Token; the server refuses requests without it.

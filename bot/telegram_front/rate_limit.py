@@ -24,10 +24,6 @@ IF_IDLE = "if_idle"
 SLOW_DOWN_SECONDS = 60.0
 
 
-#: Telegram's limit for one group: 20 messages a minute.
-GROUP_MESSAGES_PER_MINUTE = 20
-
-
 class SharedPace:
     """Telegram's limits are per bot, not per process: replicas keep them together in Redis. A
     429 seen by one replica slows them all down, and the budgets are counted in shared windows."""
@@ -71,7 +67,7 @@ class CrisisFirstRateLimiter(BaseRateLimiter[str | None]):
     """
 
     def __init__(self, max_retries: int, shared: SharedPace | None = None) -> None:
-        group_rate = 0 if shared else GROUP_MESSAGES_PER_MINUTE  # shared: counted in Redis instead
+        group_rate = 0 if shared else FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP  # shared: counted in Redis instead
         self._ptb = AIORateLimiter(overall_max_rate=0, group_max_rate=group_rate, max_retries=max_retries)
         self._budget = AsyncLimiter(FloodLimit.MESSAGES_PER_SECOND, 1)
         self._pushed_back_at = -math.inf
@@ -136,7 +132,7 @@ class CrisisFirstRateLimiter(BaseRateLimiter[str | None]):
         if slowed and rate_limit_args == IF_IDLE:
             return False
         if str(chat_id).startswith("-"):  # a group: 20 a minute, whichever replica posts
-            await self.shared.take(f"group:{chat_id}", GROUP_MESSAGES_PER_MINUTE, 60)
+            await self.shared.take(f"group:{chat_id}", FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP, 60)
         if slowed:
             await self.shared.take("sent", FloodLimit.MESSAGES_PER_SECOND, 1)
         return True

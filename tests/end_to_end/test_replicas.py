@@ -29,7 +29,6 @@ from tests.replicas import (
     reference_replies,
     script_of,
     start_replicas,
-    wait_until_redis,
 )
 from tests.telegram_standin import TelegramStandIn
 
@@ -173,7 +172,6 @@ def test_a_rasa_server_waiting_behind_a_dead_ones_ticket_gets_the_conversation_w
 
     redis = ThrowawayRedis(tmp_path)
     try:
-        wait_until_redis(redis)
         dead, live = (RenewingRedisLockStore(host="127.0.0.1", port=redis.port, db=0) for _ in range(2))
         dead.issue_ticket("conversation", 1.0)  # taken by a server that dies at once: never renewed
 
