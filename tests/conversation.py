@@ -88,6 +88,7 @@ ASK = {
         "stress": "I'm so anxious my hands shake",
         "book": "could I speak with one of your volunteers?",
         "switch": "can you write to me in Spanish?",
+        "grief": "my grandmother passed away last month and I miss her so much",
     },
     "nl": {
         "groups": "bestaat er een groep voor vluchtelingen om samen over stress te praten",
@@ -95,6 +96,7 @@ ASK = {
         "stress": "ik ben zo angstig dat mijn handen trillen",
         "book": "kan ik met een van jullie vrijwilligers spreken?",
         "switch": "kun je in het spaans schrijven?",
+        "grief": "mijn oma is vorige maand overleden en ik mis haar heel erg",
     },
     "ar": {
         "groups": "في مجموعات دعم للاجئين نلتقي فيها ونتكلم عن الضغط النفسي؟",
@@ -102,6 +104,7 @@ ASK = {
         "stress": "انا متوتر كتير وايديي عم ترجف",
         "book": "بقدر احكي مع متطوع عندكم؟",
         "switch": "ممكن تكتبلي بالاسباني؟",
+        "grief": "جدتي توفت الشهر الماضي واشتقتلها كتير",
     },
     "fa": {
         "groups": "آیا گروهی هست که پناهنده‌ها با هم درباره استرس صحبت کنند؟",
@@ -109,6 +112,7 @@ ASK = {
         "stress": "خیلی استرس دارم دستام میلرزه",
         "book": "میتونم با یکی از داوطلب ها صحبت کنم؟",
         "switch": "میشه اسپانیایی بنویسی؟",
+        "grief": "مادربزرگم ماه پیش فوت کرد و خیلی دلم براش تنگ شده",
     },
     "uk": {
         "groups": "чи є групи підтримки для біженців, де можна разом говорити про стрес",
@@ -116,6 +120,7 @@ ASK = {
         "stress": "мені так тривожно, аж руки тремтять",
         "book": "чи можу я поговорити з вашим волонтером?",
         "switch": "можеш писати іспанською?",
+        "grief": "моя бабуся померла минулого місяця і я дуже за нею сумую",
     },
     "es": {
         "groups": "hay algún grupo donde refugiados se juntan para hablar del estrés",
@@ -123,5 +128,6 @@ ASK = {
         "stress": "tengo tanta ansiedad que me tiemblan las manos",
         "book": "¿puedo hablar con uno de sus voluntarios?",
         "switch": "¿me puedes escribir en árabe?",
+        "grief": "mi abuela falleció el mes pasado y la extraño muchísimo",
     },
 }

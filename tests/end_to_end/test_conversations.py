@@ -17,8 +17,29 @@ def test_greeting_shows_the_topic_menu_in_the_persons_language(stack, language):
     assert texts(replies) == expected_text(language, "utter_greet", programme_name=programme)
     titles = [title for title, _ in buttons(replies)]
     assert "/ask_sleep" in [payload for _, payload in buttons(replies)]
-    assert len(titles) == 10
-    assert all(looks_written_in(language, title) for title in titles[:8])
+    assert len(titles) == 11
+    assert all(looks_written_in(language, title) for title in titles[:9])
+
+
+def test_more_topics_lists_the_troubles_people_bring_in_the_persons_language(stack, language):
+    [replies] = converse(stack.rasa_url, language, ["/show_more_topics"])
+    assert texts(replies) == expected_text(language, "utter_more_topics")
+    assert [payload for _, payload in buttons(replies)] == [
+        "/ask_grief",
+        "/ask_loneliness",
+        "/ask_anger",
+        "/ask_asylum_procedure",
+        "/ask_child_sleep",
+        "/show_menu",
+    ]
+    assert all(looks_written_in(language, title) for title, _ in buttons(replies))
+
+
+@pytest.mark.parametrize("language", UNDERSTOOD)
+def test_a_loss_told_in_own_words_gets_the_grief_article(stack, language):
+    [replies] = converse(stack.rasa_url, language, [ASK[language]["grief"]])
+    assert article_title(language, "grief") in texts(replies)
+    assert "{" not in texts(replies), "every placeholder is filled"
 
 
 @pytest.mark.parametrize("language", UNDERSTOOD)
