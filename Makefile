@@ -16,8 +16,11 @@ export PYTHONWARNINGS := ignore
 # Rasa's intent model reads these languages (bot.core.languages.UNDERSTOOD); the intent net reads
 # every language's examples (bot/core/intent_net.py) and serves the others.
 RASA_LANGUAGES := en nl ar fa uk es
-RASA_NLU      := $(addprefix nlu/,$(RASA_LANGUAGES))
-TRAINING_DATA := config.yml $(wildcard domain/*.yml) $(wildcard $(addsuffix /*.yml,$(RASA_NLU))) $(wildcard dialogue/*.yml)
+# Rasa's model learns nlu/<lang>/nlu.yml. The examples of the topics behind "More topics"
+# (more_topics.yml beside it) teach the topic net alone, which reads those topics in every language
+# and hands Rasa its reading (bot/core/intent_net.py, bot/rasa_plugins/intent_hint.py).
+RASA_NLU      := $(addsuffix /nlu.yml,$(addprefix nlu/,$(RASA_LANGUAGES)))
+TRAINING_DATA := config.yml $(wildcard domain/*.yml) $(RASA_NLU) $(wildcard dialogue/*.yml)
 PO_FILES      := $(wildcard locales/*/LC_MESSAGES/messages.po)
 MO_FILES      := $(PO_FILES:.po=.mo)
 MODEL         := models/current.tar.gz
@@ -102,6 +105,7 @@ extract: install
 bench: install catalogs model safety-net intent-net servers
 	$(PY) -m bench.safety_speed
 	$(PY) -m bench.language_id
+	$(PY) -m bench.topic_screen
 	$(PY) -m bench.latency
 	$(PY) -m bench.telegram_latency
 	$(PY) -m bench.crisis_latency

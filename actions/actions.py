@@ -44,9 +44,12 @@ class ActionShowContent(Action):
         language = reply_language(tracker)
         t = default_catalogs().for_language(language)
         intent = (tracker.latest_message.get("intent") or {}).get("name", "")
+        named = next(
+            (e.get("value") for e in tracker.latest_message.get("entities") or [] if e.get("entity") == "topic"), None
+        )  # /show_menu{"topic": "grief"}: the topics behind "More topics" are asked for by name
         try:
             topics = self.library.topics()
-            topic = self.library.topic_for_intent(intent)
+            topic = topics[named] if named in topics else self.library.topic_for_intent(intent)
             article = self.library.article(topic.name, language)
         except ContentError as error:
             log.error("Cannot serve content for intent %s in %s: %s", intent, language, error)
@@ -66,7 +69,7 @@ class ActionShowContent(Action):
         for part in rest:
             dispatcher.utter_message(text=part)
         following = topics.get(topic.next_topic, topic)
-        return [SlotSet("next_intent", following.intent)]
+        return [SlotSet("next_intent", following.payload.removeprefix("/"))]
 
 
 class ActionChangeLanguage(Action):

@@ -50,7 +50,9 @@ PAUSE_SECONDS = 0.5
 class SlowRasa:
     """Answers every message after RASA_SECONDS, as a busy Rasa server would."""
 
-    async def send(self, sender_id: str, text: str, language: str, intent: object = None) -> list[BotMessage]:
+    async def send(
+        self, sender_id: str, text: str, language: str, intent: object = None, entities: object = None
+    ) -> list[BotMessage]:
         await asyncio.sleep(RASA_SECONDS)
         return [BotMessage(text="An answer")]
 

@@ -150,7 +150,7 @@ def safety_train() -> int:
 
 
 def intent_train() -> int:
-    """Trains the intent net (bot/core/intent_net.py) on every language's NLU examples."""
+    """Trains the intent net and the topic net (bot/core/intent_net.py) on every language's NLU examples."""
     from bot.core import intent_net
     from bot.core.safety.encoder import E5Encoder, EncoderUnavailable
     from bot.core.safety.model_net import embed_cached
@@ -167,6 +167,13 @@ def intent_train() -> int:
         f"Intent net: {len(examples)} examples, {len(net.intents)} intents, threshold {net.threshold:.2f}; "
         f"out of fold in {', '.join(intent_net.READ_BY_NET)}: "
         + ", ".join(f"{name} {value:.1%}" for name, value in figures.items())
+    )
+    examples = intent_net.training_examples(topics=True)
+    topics, figures = intent_net.train_topics(embed_cached(encoder, [e.text for e in examples]), examples)
+    topics.save(intent_net.TOPIC_MODEL_PATH)
+    print(
+        f"Topic net: {len(examples)} examples, margin {topics.topic_margin:.2f}; out of fold, every language: "
+        + ", ".join(f"{name} {value:.1%}" for name, value in figures.items() if name != "topic_margin")
     )
     return 0
 

@@ -15,19 +15,23 @@ from bot.core.i18n import Catalogs
 from bot.core.languages import ARABIC_SCRIPT, CYRILLIC, ETHIOPIC
 from bot.core.organisation import load_organisation
 from bot.core.resources import load_resources
+from bot.core.safety.nets import RiskScreen
 from bot.settings import DEFAULT_RETENTION_DAYS
 from bot.storage.users import MemoryUserStore
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def converse(rasa_url: str, language: str, messages: list[str], auth_token: str = "test-token") -> list[list[Reply]]:
+def converse(
+    rasa_url: str, language: str, messages: list[str], auth_token: str = "test-token", screen: RiskScreen | None = None
+) -> list[list[Reply]]:
     """Sends the messages in order as one new person who chose `language`, as the bot does (with
-    the token of Rasa's HTTP API, which the safety screen uses to recognise the bot's topics)."""
+    the token of Rasa's HTTP API, which the safety screen uses to recognise the bot's topics).
+    `screen`: another safety screen than the bot's (for example the word lists alone)."""
 
     async def go() -> list[list[Reply]]:
         client = RasaClient(rasa_url, auth_token)
-        assistant = Assistant(client, MemoryUserStore(), Catalogs())
+        assistant = Assistant(client, MemoryUserStore(), Catalogs(), screen=screen)
         user = f"test-{uuid.uuid4().hex}"
         assistant.users.set_language(user, language)
         try:

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import TypeVar
 
+import numpy as np
 import yaml
 
 from bot import PROJECT_ROOT
@@ -28,12 +29,13 @@ from bot.conversation.rasa_client import BotMessage, RasaClient, RasaUnavailable
 from bot.conversation.records import CRISIS_MEMORY, BookingListener, EscalationListener, RecordKind, Records
 from bot.conversation.replies import Reply
 from bot.core import language_id, languages, protocol
+from bot.core.articles import Library
 from bot.core.i18n import Catalogs, Translator
-from bot.core.intent_net import READ_BY_NET, IntentNet
+from bot.core.intent_net import MORE_TOPICS, READ_BY_NET, TOPIC_MODEL_PATH, IntentNet
 from bot.core.office_hours import OfficeHours
 from bot.core.protocol import BookingAnswers, Button, Request
 from bot.core.safety import Assessment, Level
-from bot.core.safety.net import RISK_INTENTS
+from bot.core.safety.net import RISK_INTENTS, confidence_threshold
 from bot.core.safety.nets import RiskScreen, deferrable, with_rasa
 from bot.core.safety.responses import (
     ANSWER_NO,
@@ -143,6 +145,30 @@ def default_screen() -> RiskScreen:
     return RiskScreen.load()
 
 
+#: The topics behind "More topics" are not intents of their own: they are the menu asked for by
+#: name (/show_menu{"topic": "grief"}), and its second page is "More topics" itself.
+MENU_INTENT = "show_menu"
+
+
+def topic_entities(topic: str) -> dict[str, str | int]:
+    """The entities that ask Rasa for a topic the topic net read (or for the "More topics" page)."""
+    return {"page": 2} if topic == MORE_TOPICS else {"topic": topic}
+
+
+def topic_payload(topic: str) -> str:
+    return f"/{MENU_INTENT}{json.dumps(topic_entities(topic))}"
+
+
+@lru_cache(maxsize=1)
+def default_topic_net() -> IntentNet | None:
+    """The topic net (grief, loneliness, ... in every language); None (logged) without one."""
+    try:
+        return IntentNet.load(TOPIC_MODEL_PATH)
+    except (OSError, ValueError, KeyError) as error:
+        log.error("The topic net could not load (%s); the topics behind 'More topics' come from buttons only", error)
+        return None
+
+
 @lru_cache(maxsize=1)
 def default_intent_net() -> IntentNet | None:
     """The intent net for the languages Rasa's model does not read; None (logged) without one."""
@@ -216,12 +242,14 @@ class Assistant:
         outbox: Outbox | None = None,
         intents: IntentNet | None = None,
         shared: SharedState | None = None,
+        topics: IntentNet | None = None,
     ) -> None:
         self.rasa = rasa
         self.users = users
         self.catalogs = catalogs
         self.screen = screen or default_screen()
         self.intents = intents if intents is not None else default_intent_net()
+        self.topics = topics if topics is not None else default_topic_net()
         self.escalations = escalations
         self.hours = hours or OfficeHours()
         self.eraser = eraser
@@ -237,6 +265,10 @@ class Assistant:
         #: When each person was last asked whether they think of ending their life, and in which
         #: language (memory only).
         self.asked: dict[str, tuple[float, str]] = {}
+        #: The message that drew the question, so that a "no" still gets what the person came for
+        #: ("my father died and I cannot stop thinking of him": the grief article). Memory only,
+        #: this process only, forgotten with the question.
+        self.asked_about: dict[str, str] = {}
         #: When each person last got the whole crisis reply, and for which level (memory only).
         self.answered: OrderedDict[str, tuple[float, Level]] = OrderedDict()
         #: Replicas (REDIS_URL) also share the open safety question there, so a "yes" that reaches
@@ -396,18 +428,22 @@ class Assistant:
         if not has_words(text):
             # Emoji or symbols only: nothing for the language model to read, so show the topics.
             return await self._ask_rasa(user_key, "/show_menu")
-        intent = await self._read_intent(text, written)
+        vector = await self._embedding_for_nets(text, written)
+        topic = self.topics.topic(vector) if vector is not None and self.topics is not None else None
+        if topic is not None:  # one of the topics behind "More topics", which Rasa's model does not learn
+            return await self._ask_rasa(user_key, cut_for_nlu(text), (MENU_INTENT, 1.0), topic_entities(topic))
+        intent = self.intents.read(vector) if vector is not None and written in READ_BY_NET and self.intents else None
         if intent is None and not in_known_script(text, RASA_SCRIPTS):
             return await self._ask_rasa(user_key, "/nlu_fallback")
         return await self._ask_rasa(user_key, cut_for_nlu(text), intent)
 
-    async def _read_intent(self, text: str, written: str) -> tuple[str, float] | None:
-        """The intent net's reading of a message in a language Rasa's model has no examples of;
-        None for the others, and when the net or the encoder is not there (then Rasa's model guesses)."""
-        if written not in READ_BY_NET or self.intents is None:
+    async def _embedding_for_nets(self, text: str, written: str) -> np.ndarray | None:
+        """The message's embedding, when a net will read it: the topic net (the topics behind "More
+        topics", any language) and, for a language Rasa's model has no examples of, the intent net.
+        None without them or the encoder (then Rasa's model reads the message alone)."""
+        if self.topics is None and (written not in READ_BY_NET or self.intents is None):
             return None
-        vector = await self.screen.embedding(text)
-        return self.intents.read(vector) if vector is not None else None
+        return await self.screen.embedding(text)
 
     async def _handle_command(self, user_key: str, text: str) -> list[Reply]:
         command, argument = command_word(text), text.partition(" ")[2]
@@ -444,13 +480,19 @@ class Assistant:
         except DatabaseError as error:
             log.error("The chosen language could not be stored (%s)", type(error).__name__)
 
-    async def _ask_rasa(self, user_key: str, message: str, intent: tuple[str, float] | None = None) -> list[Reply]:
+    async def _ask_rasa(
+        self,
+        user_key: str,
+        message: str,
+        intent: tuple[str, float] | None = None,
+        entities: dict[str, str | int] | None = None,
+    ) -> list[Reply]:
         chosen = self._language_in_payload(message)
         if chosen:
             await self._set_chosen_language(user_key, chosen)
         language = chosen or await self.language_of(user_key)
         try:
-            answer = await self.rasa.send(user_key, message, language, intent=intent)
+            answer = await self.rasa.send(user_key, message, language, intent=intent, entities=entities)
         except RasaUnavailable as error:
             log.warning("Rasa is unavailable (%s)", error)
             t = self.catalogs.for_language(language)
@@ -541,6 +583,7 @@ class Assistant:
 
     async def _answer_to_question(self, user_key: str, yes: bool) -> list[Reply]:
         asked = self.asked.pop(user_key, None)
+        message = self.asked_about.pop(user_key, None)
         if self.shared is not None:
             self._in_background(self.shared.pop(f"asked:{user_key}"), "that the question was answered")
         if yes:
@@ -548,7 +591,26 @@ class Assistant:
             assessment = Assessment(Level.ACUTE, ("answered_yes",), (language,) if language else (), ("question",))
             return await self.crisis_replies(user_key, assessment)
         language = asked[1] if asked else await self.language_of(user_key)
-        return self._as_replies(answered_no(self.catalogs.for_language(language)), language)
+        replies = self._as_replies(answered_no(self.catalogs.for_language(language)), language)
+        payload = await self._topic_asked_for(message, language) if message else None
+        return [*replies, *await self._ask_rasa(user_key, payload)] if payload else replies
+
+    async def _topic_asked_for(self, text: str, language: str) -> str | None:
+        """The payload of the article a message asked for, when the topic net, the intent net (its
+        languages) or Rasa's model (above its fallback threshold) is sure of it; None otherwise."""
+        vector = await self._embedding_for_nets(text, language)
+        topic = self.topics.topic(vector) if vector is not None and self.topics is not None else None
+        if topic is not None:
+            return topic_payload(topic)
+        intent = None
+        if vector is not None and language in READ_BY_NET and self.intents is not None:
+            intent = self.intents.read(vector)[0]
+        if intent is None:
+            reading = ((await self.rasa.parse(cut_for_nlu(text))) or {}).get("intent") or {}
+            confidence = float(reading.get("confidence") or 0)
+            intent = str(reading.get("name")) if confidence >= confidence_threshold() else None
+        asked_by_intent = {topic.intent for topic in Library().topics().values() if topic.intent}
+        return f"/{intent}" if intent in asked_by_intent else None
 
     async def _read_quickly(self, user_key: str) -> tuple[str | None, str | None]:
         """The person's language and where they live, for a crisis reply: what the database tells
@@ -581,7 +643,7 @@ class Assistant:
         log.warning("Safety screen: %s (%s)", assessment.level.value, ", ".join(assessment.categories))
         self._note_spoken(user_key, language)
         if assessment.level is Level.ASK:
-            self._note_question(user_key, language)
+            self._note_question(user_key, language, message)
         if assessment.level in (Level.ACUTE, Level.DISTRESS):  # someone else at risk: the writer is not
             # An acute level the database holds for this person is kept when this one is stored.
             since = datetime.now(timezone.utc).isoformat()
@@ -601,14 +663,19 @@ class Assistant:
         self.records.replay_soon()
         return self._as_replies(messages, language, urgent=True)
 
-    def _note_question(self, user_key: str, language: str) -> None:
+    def _note_question(self, user_key: str, language: str, message: str | None = None) -> None:
         now = time.monotonic()
         self.asked[user_key] = (now, language)
+        if message and not message.startswith("/"):
+            self.asked_about[user_key] = message
+        else:
+            self.asked_about.pop(user_key, None)
         if self.shared is not None:
             put = self.shared.put(f"asked:{user_key}", language, QUESTION_OPEN_SECONDS)
             self._in_background(put, "the safety question")
         if len(self.asked) > REMEMBERED_CRISES:  # questions no longer open are forgotten
             self.asked = {key: asked for key, asked in self.asked.items() if now - asked[0] <= QUESTION_OPEN_SECONDS}
+            self.asked_about = {key: text for key, text in self.asked_about.items() if key in self.asked}
 
     def _answered_lately(self, user_key: str, level: Level) -> bool:
         """Whether the person got the whole crisis reply for this level (or acute) a few minutes
@@ -750,6 +817,7 @@ class Assistant:
         """Erasure reaches what waits outside the database too: the outbox, the screen's context."""
         self.contacts.pop(user_key, None)
         self.asked.pop(user_key, None)
+        self.asked_about.pop(user_key, None)
         self.answered.pop(user_key, None)
         self.spoken.pop(user_key, None)
         if self.shared is not None:

@@ -79,13 +79,19 @@ class RasaClient:
         return self._client
 
     async def send(
-        self, sender_id: str, text: str, language: str, intent: tuple[str, float] | None = None
+        self,
+        sender_id: str,
+        text: str,
+        language: str,
+        intent: tuple[str, float] | None = None,
+        entities: dict[str, str | int] | None = None,
     ) -> list[BotMessage]:
-        """Sends one user message and returns Rasa's replies. `intent`: the intent net's reading
-        (name, confidence), which Rasa takes instead of its own (bot/rasa_plugins/intent_hint.py)."""
+        """Sends one user message and returns Rasa's replies. `intent`: a net's reading (name,
+        confidence), which Rasa takes instead of its own, with `entities` if any (a topic the topic
+        net read: bot/rasa_plugins/intent_hint.py)."""
         metadata: dict[str, Any] = {"language": language}
         if intent is not None:
-            metadata["intent"] = {"name": intent[0], "confidence": intent[1]}
+            metadata["intent"] = {"name": intent[0], "confidence": intent[1], "entities": entities or {}}
         body: dict[str, Any] = {"sender": sender_id, "message": text, "metadata": metadata}
         if (ids := message_ids.get()) is not None:
             body["message_id"] = ids.next()

@@ -55,8 +55,13 @@ class Article:
 @dataclass(frozen=True)
 class Topic:
     name: str
-    intent: str
+    intent: str | None  # the Rasa intent that asks for it; None: asked for by name (`payload`)
     next_topic: str
+
+    @property
+    def payload(self) -> str:
+        """What a button sends to ask for this topic."""
+        return f"/{self.intent}" if self.intent else f'/show_menu{{"topic": "{self.name}"}}'
 
 
 def content_dir() -> Path:
@@ -90,7 +95,7 @@ class Library:
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
             return {
-                name: Topic(name=name, intent=entry["intent"], next_topic=entry.get("next", name))
+                name: Topic(name=name, intent=(entry or {}).get("intent"), next_topic=(entry or {}).get("next", name))
                 for name, entry in data["topics"].items()
             }
         except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as error:

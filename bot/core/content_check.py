@@ -153,13 +153,15 @@ def check_topics(root: Path) -> Iterator[Problem]:
     path = root / "content" / "topics.yml"
     try:
         topics = topics_of(root)
-        intents = set(yaml.safe_load((root / "domain" / "intents.yml").read_text(encoding="utf-8"))["intents"])
+        domain = yaml.safe_load((root / "domain" / "intents.yml").read_text(encoding="utf-8"))
+        intents, entities = set(domain["intents"]), set(domain.get("entities") or [])
     except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as error:
         yield Problem(relative(path, root), None, f"cannot be read: {error}", "compare it with the example at its top")
         return
     for name, entry in topics.items():
         intent = entry.get("intent") if isinstance(entry, dict) else entry
-        if not isinstance(entry, dict) or intent not in intents:
+        by_name = isinstance(entry, dict) and intent is None and "topic" in entities  # /show_menu{"topic": ...}
+        if not isinstance(entry, dict) or (intent not in intents and not by_name):
             yield Problem(
                 relative(path, root),
                 None,
@@ -288,9 +290,13 @@ def check_programmes(root: Path) -> Iterator[Problem]:
 
 # --- safety word lists ----------------------------------------------------------------------------
 def everyday_examples(root: Path, language: str) -> list[tuple[str, str]]:
-    """The NLU training examples of the everyday intents: (as written, normalized)."""
-    path = root / "nlu" / language / "nlu.yml"
-    return [(text, normalize(text)) for intent, text in intent_examples(path) if intent not in NLU_RISK_INTENTS]
+    """The NLU training examples of the everyday intents (nlu/<lang>/*.yml): (as written, normalized)."""
+    return [
+        (text, normalize(text))
+        for path in sorted((root / "nlu" / language).glob("*.yml"))
+        for intent, text in intent_examples(path)
+        if intent not in NLU_RISK_INTENTS
+    ]
 
 
 def check_lexicons(root: Path) -> Iterator[Problem]:
@@ -333,8 +339,7 @@ def check_lexicons(root: Path) -> Iterator[Problem]:
                         yield Problem(
                             name,
                             line,
-                            f"“{phrase}” ({level}) raises an alarm on the everyday question “{hit}” "
-                            f"(nlu/{path.stem}/nlu.yml)",
+                            f"“{phrase}” ({level}) raises an alarm on the everyday question “{hit}” (nlu/{path.stem}/)",
                             "make the phrase longer or more exact, or add the everyday wording to not_risk",
                         )
 

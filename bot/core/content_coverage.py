@@ -40,8 +40,9 @@ def yaml_of(path: Path) -> dict:
         return {}
 
 
-def examples_per_intent(path: Path) -> Counter:
-    return Counter(intent for intent, _ in intent_examples(path))
+def examples_per_intent(folder: Path) -> Counter:
+    """Per intent, the examples of one language (nlu/<lang>/: nlu.yml and more_topics.yml)."""
+    return Counter(intent for path in sorted(folder.glob("*.yml")) for intent, _ in intent_examples(path))
 
 
 def phrases(data: object) -> int:
@@ -72,8 +73,8 @@ def row(language: str, root: Path) -> Row:
         texts = f"{len(template & done)}/{len(template)}"
     topics = list(yaml_of(root / "content" / "topics.yml").get("topics") or {})
     written = sum((root / "content" / language / f"{topic}.md").exists() for topic in topics)
-    english = examples_per_intent(root / "nlu" / "en" / "nlu.yml")
-    own = examples_per_intent(root / "nlu" / language / "nlu.yml")
+    english = examples_per_intent(root / "nlu" / "en")
+    own = examples_per_intent(root / "nlu" / language)
     if own:
         thinnest = min(english, key=lambda intent: own.get(intent, 0))
         intents = f"{sum(own.values())} (fewest: {own.get(thinnest, 0)}, {thinnest})"
@@ -86,7 +87,8 @@ def row(language: str, root: Path) -> Row:
     ]:
         if path.is_file():
             review += path.read_text(encoding="utf-8", errors="replace").count(REVIEW_MARK)
-    heldout_nlu = sum(examples_per_intent(root / "tests" / "nlu" / f"{language}.yml").values())
+    heldout = [root / "tests" / "nlu" / f"{language}.yml", root / "tests" / "nlu" / "more_topics" / f"{language}.yml"]
+    heldout_nlu = sum(1 for path in heldout if path.exists() for _ in intent_examples(path))
     return Row(
         language=language,
         texts=texts,

@@ -22,17 +22,17 @@ def test_greeting_shows_the_topic_menu_in_the_persons_language(stack, language):
 
 
 def test_more_topics_lists_the_troubles_people_bring_in_the_persons_language(stack, language):
-    [replies] = converse(stack.rasa_url, language, ["/show_more_topics"])
-    assert texts(replies) == expected_text(language, "utter_more_topics")
-    assert [payload for _, payload in buttons(replies)] == [
-        "/ask_grief",
-        "/ask_loneliness",
-        "/ask_anger",
-        "/ask_asylum_procedure",
-        "/ask_child_sleep",
+    more, grief = converse(stack.rasa_url, language, ['/show_menu{"page": 2}', '/show_menu{"topic": "grief"}'])
+    assert texts(more) == expected_text(language, "utter_more_topics")
+    topics = ["grief", "loneliness", "anger", "asylum_procedure", "child_sleep"]
+    assert [payload for _, payload in buttons(more)] == [
+        *(f'/show_menu{{"topic": "{topic}"}}' for topic in topics),
         "/show_menu",
     ]
-    assert all(looks_written_in(language, title) for title, _ in buttons(replies))
+    assert all(looks_written_in(language, title) for title, _ in buttons(more))
+    assert article_title(language, "grief") in texts(grief)
+    assert grief[-1].text == expected_text(language, "utter_next_step")
+    assert grief[-1].buttons[0].payload == "/ask_hope", "the next exercise after grief"
 
 
 @pytest.mark.parametrize("language", UNDERSTOOD)

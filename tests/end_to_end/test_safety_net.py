@@ -10,7 +10,9 @@ import sys
 import pytest
 
 from bot.core.safety import SafetyScreen
-from tests.conversation import converse, texts
+from bot.core.safety.nets import RiskScreen
+from bot.core.safety.responses import ANSWER_NO
+from tests.conversation import article_title, converse, texts
 from tests.helpers import ROOT, base_env
 
 SCREEN = SafetyScreen.load()
@@ -49,3 +51,28 @@ def test_safety_check_uses_the_model_when_rasa_is_reachable(stack):
     )  # fmt: skip
     decisions = [json.loads(line) for line in result.stdout.splitlines()]
     assert [(d["level"], d["nlu"]) for d in decisions] == [("acute", "used"), ("none", "used")]
+
+
+# The word lists alone (the bot's screen when the model net cannot load) ask about a negated
+# phrase every time, whatever the model net would say.
+LEXICONS_ONLY = RiskScreen(SCREEN, None)
+
+
+@pytest.mark.parametrize(
+    ("message", "topic"),
+    [
+        ("i dont want to die, i just miss my mother who passed away", "grief"),
+        ("i dont want to die but the waiting for the IND is unbearable", "asylum_procedure"),
+    ],
+)
+def test_no_to_the_safety_question_still_brings_the_article_the_message_asked_for(stack, message, topic):
+    # The bot's own screen: the negated phrase makes it ask; the topic net reads the topic.
+    question, answer = converse(stack.rasa_url, "en", [message, ANSWER_NO])
+    assert "ending your life" in texts(question)
+    assert "glad" in answer[0].text and "112" not in answer[0].text
+    assert article_title("en", topic) in texts(answer[1:])
+
+
+def test_no_to_the_safety_question_about_a_message_with_no_topic_is_only_thanked(stack):
+    _, answer = converse(stack.rasa_url, "en", ["I would never kill myself", ANSWER_NO], screen=LEXICONS_ONLY)
+    assert len(answer) == 1 and "glad" in answer[0].text

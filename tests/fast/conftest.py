@@ -58,7 +58,12 @@ class FakeRasa:
         self.script[message] = list(replies)
 
     async def send(
-        self, sender_id: str, text: str, language: str, intent: tuple[str, float] | None = None
+        self,
+        sender_id: str,
+        text: str,
+        language: str,
+        intent: tuple[str, float] | None = None,
+        entities: dict[str, str | int] | None = None,
     ) -> list[BotMessage]:
         if self.down:
             raise RasaUnavailable("ConnectError")

@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 
-from bot.conversation.assistant import Assistant
+from bot.conversation.assistant import ERASE_CONFIRMED, Assistant
 from bot.conversation.rasa_client import RasaClient
 from bot.core.i18n import Catalogs
 from bot.core.safety import Assessment, Level, SafetyScreen
@@ -131,6 +131,23 @@ def test_an_uncertain_message_gets_a_direct_kind_question_and_yes_leads_to_the_c
 def test_no_to_the_question_goes_back_to_the_conversation_without_alarm():
     _, answer = converse(["I would never kill myself", ANSWER_NO], LEXICONS_ONLY)
     assert "112" not in answer[0].text and "glad" in answer[0].text
+
+
+def test_the_message_that_drew_the_question_is_kept_only_until_the_answer_or_an_erasure(parts):
+    assistant = parts.assistant
+    assistant.screen = LEXICONS_ONLY  # a negated phrase is asked about whatever the model net says
+
+    async def go():
+        for person in ("answers", "erases"):
+            await assistant.handle_text(person, "I would never kill myself")
+        kept = dict(assistant.asked_about)
+        await assistant.handle_text("answers", ANSWER_NO)
+        await assistant.handle_text("erases", ERASE_CONFIRMED)
+        return kept, dict(assistant.asked_about)
+
+    kept, left = asyncio.run(go())
+    assert kept == {"answers": "I would never kill myself", "erases": "I would never kill myself"}
+    assert left == {}
 
 
 def test_yes_typed_in_words_after_the_question_is_a_yes_in_any_language():
