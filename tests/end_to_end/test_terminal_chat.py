@@ -20,8 +20,9 @@ from tests.helpers import ROOT, base_env, free_port, wait_until_healthy
 def test_start_greets_and_numbers_the_menu_buttons(stack):
     assert "bot> Hello, welcome." in stack.greeting
     assert "[1] 😴 Sleep" in stack.greeting
-    assert "[9] 👥 Group programmes" in stack.greeting
-    assert "[10] 🌐 Language" in stack.greeting
+    assert "[7] 🧭 More topics" in stack.greeting
+    assert "[10] 👥 Group programmes" in stack.greeting
+    assert "[11] 🌐 Language" in stack.greeting
 
 
 def test_typing_a_number_presses_that_button(stack):
