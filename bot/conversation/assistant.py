@@ -428,7 +428,7 @@ class Assistant:
         if not has_words(text):
             # Emoji or symbols only: nothing for the language model to read, so show the topics.
             return await self._ask_rasa(user_key, "/show_menu")
-        vector = await self._embedding_for_nets(text, written)
+        vector = await self._embedding_for_nets(text, written, fresh=written in READ_BY_NET)
         topic = self.topics.topic(vector) if vector is not None and self.topics is not None else None
         if topic is not None:  # one of the topics behind "More topics", which Rasa's model does not learn
             return await self._ask_rasa(user_key, cut_for_nlu(text), (MENU_INTENT, 1.0), topic_entities(topic))
@@ -437,13 +437,15 @@ class Assistant:
             return await self._ask_rasa(user_key, "/nlu_fallback")
         return await self._ask_rasa(user_key, cut_for_nlu(text), intent)
 
-    async def _embedding_for_nets(self, text: str, written: str) -> np.ndarray | None:
+    async def _embedding_for_nets(self, text: str, written: str, fresh: bool = True) -> np.ndarray | None:
         """The message's embedding, when a net will read it: the topic net (the topics behind "More
         topics", any language) and, for a language Rasa's model has no examples of, the intent net.
-        None without them or the encoder (then Rasa's model reads the message alone)."""
+        None without them or the encoder (then Rasa's model reads the message alone). Without
+        `fresh`, only the embedding the safety screen just made: no new work for the encoder, which
+        the screen needs for everyone's messages."""
         if self.topics is None and (written not in READ_BY_NET or self.intents is None):
             return None
-        return await self.screen.embedding(text)
+        return await self.screen.embedding(text, fresh)
 
     async def _handle_command(self, user_key: str, text: str) -> list[Reply]:
         command, argument = command_word(text), text.partition(" ")[2]

@@ -111,6 +111,11 @@ class E5Encoder:
                 os.environ["OMP_NUM_THREADS"] = previous
         return cls(model)
 
+    def recent(self, text: str) -> np.ndarray | None:
+        """The embedding of a text embedded lately (RECENT_TEXTS), without any new work; else None."""
+        with self._lock:
+            return self._recent.get(clip(text))
+
     def embed(self, texts: list[str]) -> np.ndarray:
         clipped = [clip(text) for text in texts]
         with self._lock:

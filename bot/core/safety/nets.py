@@ -219,12 +219,17 @@ class RiskScreen:
         self._remember(person, text, scores.get("acute", 0.0) + scores.get("distress", 0.0), assessment)
         return assessment
 
-    async def embedding(self, text: str) -> np.ndarray | None:
-        """The message's embedding, made in the model net's thread (the one the screen made for
-        this message, if it just read it); None without the model net or while it is flooded."""
+    async def embedding(self, text: str, fresh: bool = True) -> np.ndarray | None:
+        """The message's embedding: the one the screen made for it if it just read it, else (with
+        `fresh`) made in the model net's thread; None without the model net or while it is flooded,
+        and without `fresh` when the screen did not read it (no new work for the encoder)."""
         net, queue = self.net, self._queue
-        if net is None or queue is None or queue.full():
+        if net is None or queue is None:
             return None
+        recent = getattr(net.encoder, "recent", None)
+        known = recent(text) if recent is not None else None
+        if known is not None or not fresh or queue.full():
+            return known
         return (await queue.run(lambda: net.encoder.embed([text]), urgent=False))[0]
 
     def forget(self, person: str) -> None:
