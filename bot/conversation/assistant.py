@@ -29,7 +29,7 @@ from bot.conversation.rasa_client import BotMessage, RasaClient, RasaUnavailable
 from bot.conversation.records import CRISIS_MEMORY, BookingListener, EscalationListener, RecordKind, Records
 from bot.conversation.replies import Reply
 from bot.core import language_id, languages, protocol
-from bot.core.articles import Library
+from bot.core.articles import MENU_INTENT, Library, menu_payload
 from bot.core.i18n import Catalogs, Translator
 from bot.core.intent_net import MORE_TOPICS, READ_BY_NET, TOPIC_MODEL_PATH, IntentNet
 from bot.core.office_hours import OfficeHours
@@ -145,18 +145,9 @@ def default_screen() -> RiskScreen:
     return RiskScreen.load()
 
 
-#: The topics behind "More topics" are not intents of their own: they are the menu asked for by
-#: name (/show_menu{"topic": "grief"}), and its second page is "More topics" itself.
-MENU_INTENT = "show_menu"
-
-
 def topic_entities(topic: str) -> dict[str, str | int]:
     """The entities that ask Rasa for a topic the topic net read (or for the "More topics" page)."""
     return {"page": 2} if topic == MORE_TOPICS else {"topic": topic}
-
-
-def topic_payload(topic: str) -> str:
-    return f"/{MENU_INTENT}{json.dumps(topic_entities(topic))}"
 
 
 @lru_cache(maxsize=1)
@@ -429,7 +420,7 @@ class Assistant:
             # Emoji or symbols only: nothing for the language model to read, so show the topics.
             return await self._ask_rasa(user_key, "/show_menu")
         vector = await self._embedding_for_nets(text, written, fresh=written in READ_BY_NET)
-        topic = self.topics.topic(vector) if vector is not None and self.topics is not None else None
+        topic = self._topic_of(vector)
         if topic is not None:  # one of the topics behind "More topics", which Rasa's model does not learn
             return await self._ask_rasa(user_key, cut_for_nlu(text), (MENU_INTENT, 1.0), topic_entities(topic))
         intent = self.intents.read(vector) if vector is not None and written in READ_BY_NET and self.intents else None
@@ -446,6 +437,10 @@ class Assistant:
         if self.topics is None and (written not in READ_BY_NET or self.intents is None):
             return None
         return await self.screen.embedding(text, fresh)
+
+    def _topic_of(self, vector: np.ndarray | None) -> str | None:
+        """The topic net's reading of an embedding: one of the topics behind "More topics", or None."""
+        return self.topics.topic(vector) if vector is not None and self.topics is not None else None
 
     async def _handle_command(self, user_key: str, text: str) -> list[Reply]:
         command, argument = command_word(text), text.partition(" ")[2]
@@ -601,9 +596,9 @@ class Assistant:
         """The payload of the article a message asked for, when the topic net, the intent net (its
         languages) or Rasa's model (above its fallback threshold) is sure of it; None otherwise."""
         vector = await self._embedding_for_nets(text, language)
-        topic = self.topics.topic(vector) if vector is not None and self.topics is not None else None
+        topic = self._topic_of(vector)
         if topic is not None:
-            return topic_payload(topic)
+            return menu_payload(topic_entities(topic))
         intent = None
         if vector is not None and language in READ_BY_NET and self.intents is not None:
             intent = self.intents.read(vector)[0]

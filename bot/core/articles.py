@@ -7,6 +7,7 @@ which topic to offer next. A missing translation falls back to English.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -52,6 +53,16 @@ class Article:
     parts: tuple[str, ...]
 
 
+#: The topics behind "More topics" are not Rasa intents of their own: they are the menu asked for by
+#: name, /show_menu{"topic": "grief"}, and the menu's second page, /show_menu{"page": 2}, is "More topics".
+MENU_INTENT = "show_menu"
+
+
+def menu_payload(entities: dict[str, str | int]) -> str:
+    """A button's payload that asks for the menu with these entities."""
+    return f"/{MENU_INTENT}{json.dumps(entities)}"
+
+
 @dataclass(frozen=True)
 class Topic:
     name: str
@@ -61,7 +72,7 @@ class Topic:
     @property
     def payload(self) -> str:
         """What a button sends to ask for this topic."""
-        return f"/{self.intent}" if self.intent else f'/show_menu{{"topic": "{self.name}"}}'
+        return f"/{self.intent}" if self.intent else menu_payload({"topic": self.name})
 
 
 def content_dir() -> Path:

@@ -8,8 +8,9 @@ screen's encoder; the embedding it made for the screen is reused) with this net,
 its reading as a hint in the message's metadata: the intent when the net is sure enough, else
 `nlu_fallback` (the "I did not understand" answer with the topics). `bot/rasa_plugins/
 intent_hint.py` puts the hint in place of the n-gram model's guess; forms still get the words.
-In the other languages the net's reading is sent only when it is one of the topics Rasa's model
-does not learn (`net_topics`: grief, loneliness, anger, the asylum procedure, a child's sleep).
+Beside it, the *topic net* (`train_topics`, models/topic-net.npz) reads, in every language, the
+topics neither Rasa's model nor the intent net learns (`net_topics`: grief, loneliness, anger, the
+asylum procedure, a child's sleep, and asking for more topics).
 
 Trained by `python -m bot intent-train` (make does it when the NLU examples change) on every
 language's examples together, so the languages help each other; predicting is one matrix product.
@@ -217,8 +218,8 @@ def train_topics(vectors: np.ndarray, examples: list[Example]) -> tuple[IntentNe
         probabilities[test_rows] = IntentNet(intents, weights, bias, 0.0, "").probabilities(vectors[test_rows])
     margin = choose_topic_margin(probabilities, classes, labels)
     best = probabilities.argmax(axis=1)
-    lead = np.sort(probabilities, axis=1)[:, -1] - np.sort(probabilities, axis=1)[:, -2]
-    said = np.array([classes[b] != OTHER for b in best]) & (lead >= margin)
+    ordered = np.sort(probabilities, axis=1)
+    said = np.array([classes[b] != OTHER for b in best]) & (ordered[:, -1] - ordered[:, -2] >= margin)
     topical = np.array([label != OTHER for label in labels])
     right = np.array([classes[b] == label for b, label in zip(best, labels, strict=True)])
     figures = {

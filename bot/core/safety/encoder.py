@@ -43,6 +43,10 @@ class Encoder(Protocol):
         """One L2-normalised row per text."""
         ...
 
+    def recent(self, text: str) -> np.ndarray | None:
+        """The embedding of a text embedded lately, without any new work; else None."""
+        ...
+
 
 def clip(text: str) -> str:
     if len(text) <= MAX_CHARS:

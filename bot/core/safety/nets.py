@@ -226,8 +226,7 @@ class RiskScreen:
         net, queue = self.net, self._queue
         if net is None or queue is None:
             return None
-        recent = getattr(net.encoder, "recent", None)
-        known = recent(text) if recent is not None else None
+        known = net.encoder.recent(text)
         if known is not None or not fresh or queue.full():
             return known
         return (await queue.run(lambda: net.encoder.embed([text]), urgent=False))[0]
