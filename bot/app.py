@@ -39,8 +39,9 @@ from bot.supervisor import Supervisor
 from bot.telegram_front.application import TelegramFrontEnd, WebhookConfig, build_application
 from bot.telegram_front.deliveries import Deliveries, RedisDeliveries
 from bot.telegram_front.person_handlers import PersonHandlers, SharedChatTurns
-from bot.telegram_front.rate_limit import SharedPace
+from bot.telegram_front.rate_limit import CrisisFirstRateLimiter, SharedPace
 from bot.telegram_front.sending import GroupMessenger, Sender
+from bot.telegram_front.urgent_lane import UrgentLane
 from bot.terminal import TerminalChat, stdin_reader
 
 #: The retention purge runs this often inside the bot (and on demand: `python -m bot purge`).
@@ -106,7 +107,9 @@ def telegram_parts(
     assert settings.telegram_token
     catalogs = default_catalogs()
     app = build_application(settings.telegram_token, settings.telegram_api_url, shared.pace)
-    sender = Sender(app.bot)
+    limiter = app.bot.rate_limiter
+    assert isinstance(limiter, CrisisFirstRateLimiter)
+    sender = Sender(app.bot, UrgentLane(settings.telegram_token, settings.telegram_api_url, limiter.note_push_back))
     handoff = None
     reloader = ContentReloader(None)
     if settings.coordinator_chat_id is not None:

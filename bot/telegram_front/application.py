@@ -84,6 +84,7 @@ class TelegramFrontEnd:
         self.catalogs = catalogs
         #: Which updates were handled (shared by the replicas in Redis); for the webhook.
         self.deliveries = deliveries or MemoryDeliveries()
+        self.sender = handlers.sender
         self._webhook: WebhookServer | None = None
         handlers.register(app)
         app.add_error_handler(self.on_error)
@@ -91,6 +92,7 @@ class TelegramFrontEnd:
     async def start(self, webhook: WebhookConfig | None = None) -> None:
         """Registers the commands, then long polling, or a webhook when one is configured."""
         await self.app.initialize()
+        await self.sender.start()
         for language in languages.SUPPORTED:
             code = None if language == languages.DEFAULT else language
             await retrying(lambda code=code, language=language: self.app.bot.set_my_commands(
@@ -114,6 +116,7 @@ class TelegramFrontEnd:
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
+        await self.sender.stop()
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         # With its traceback: database errors hide their parameters (bot.storage.db), and the log's

@@ -93,6 +93,10 @@ class Deliveries(Protocol):
     async def waiting(self) -> list[int]:
         """The updates kept and not finished."""
 
+    async def lapsed(self) -> list[int]:
+        """The updates kept and not finished whose claim lapsed (their replica died): in one look,
+        without touching the claims of the updates live replicas have in hand."""
+
     async def kept(self, update_id: int) -> str | None: ...
 
 
@@ -174,6 +178,14 @@ class MemoryDeliveries:
     async def waiting(self) -> list[int]:
         return list(self._kept)
 
+    async def lapsed(self) -> list[int]:
+        now = time.monotonic()
+        return [
+            update_id
+            for update_id in self._kept
+            if (state := self._claims.get(update_id)) is None or (state[0] is Claim.BUSY and state[1] <= now)
+        ]
+
     async def kept(self, update_id: int) -> str | None:
         return self._kept.get(update_id)
 
@@ -238,6 +250,13 @@ class RedisDeliveries:
 
     async def waiting(self) -> list[int]:
         return [int(key) for key in await self.redis.hkeys(self._kept_key)]
+
+    async def lapsed(self) -> list[int]:
+        kept = await self.waiting()
+        if not kept:
+            return []
+        claims = await self.redis.mget([self._key(update_id) for update_id in kept])
+        return [update_id for update_id, claim in zip(kept, claims, strict=True) if claim is None]
 
     async def kept(self, update_id: int) -> str | None:
         value = await self.redis.hget(self._kept_key, str(update_id))

@@ -80,6 +80,13 @@ class CrisisFirstRateLimiter(BaseRateLimiter[str | None]):
     async def shutdown(self) -> None:
         await self._ptb.shutdown()
 
+    async def note_push_back(self) -> None:
+        """Telegram answered 429: everything but crisis replies slows down for SLOW_DOWN_SECONDS."""
+        self._pushed_back_at = time.monotonic()
+        if self.shared:
+            with contextlib.suppress(Exception):  # Redis unreachable: this process slows down
+                await self.shared.push_back()
+
     def slowed_down(self) -> bool:
         return time.monotonic() - self._pushed_back_at < SLOW_DOWN_SECONDS
 
@@ -96,10 +103,7 @@ class CrisisFirstRateLimiter(BaseRateLimiter[str | None]):
             try:
                 return await callback(*call_args, **call_kwargs)
             except RetryAfter:
-                self._pushed_back_at = time.monotonic()
-                if self.shared:
-                    with contextlib.suppress(Exception):  # Redis unreachable: this process slows down
-                        await self.shared.push_back()
+                await self.note_push_back()
                 raise
 
         if rate_limit_args == URGENT:

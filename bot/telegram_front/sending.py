@@ -16,7 +16,7 @@ from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from telegram import Bot, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
@@ -27,6 +27,7 @@ from bot.core.protocol import Button
 from bot.core.text_direction import mark_right_to_left
 from bot.telegram_front import deliveries
 from bot.telegram_front.rate_limit import IF_IDLE, URGENT
+from bot.telegram_front.urgent_lane import UrgentLane
 
 log = logging.getLogger(__name__)
 
@@ -132,11 +133,28 @@ def _seconds(value: Any) -> float:
 
 class Sender:
     """Sends replies to people's chats and remembers the bot's recent messages there (memory
-    only), so that /delete can remove them."""
+    only), so that /delete can remove them. Crisis replies and urgent alerts go through the
+    urgent lane when there is one (urgent_lane.py)."""
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, urgent: UrgentLane | None = None) -> None:
         self.bot = bot
+        self.urgent = urgent
         self._sent: OrderedDict[int, deque[tuple[int, float]]] = OrderedDict()
+
+    async def start(self) -> None:
+        if self.urgent is not None:
+            await self.urgent.start()
+
+    async def stop(self) -> None:
+        if self.urgent is not None:
+            await self.urgent.stop()
+
+    async def send_message(self, chat_id: int | str, text: str, urgent: bool = False, **kwargs: Any) -> Message:
+        """One message; an urgent one skips the queues (the rate limiter's and, with the urgent
+        lane, the main event loop's)."""
+        if urgent and self.urgent is not None:
+            return await self.urgent.send_message(chat_id, text, **kwargs)
+        return await self.bot.send_message(chat_id, text, rate_limit_args=URGENT if urgent else None, **kwargs)
 
     def _remember(self, chat_id: int, message_id: int) -> None:
         sent = self._sent.setdefault(chat_id, deque(maxlen=REMEMBERED_MESSAGES))
@@ -158,8 +176,8 @@ class Sender:
                 if update is not None and not await update.should_send():
                     continue  # sent by a replica that died while handling this update
                 sent = await retrying(
-                    lambda piece=piece, buttons=buttons_here, urgent=reply.urgent: self.bot.send_message(
-                        chat_id, piece, reply_markup=buttons, rate_limit_args=URGENT if urgent else None
+                    lambda piece=piece, buttons=buttons_here, urgent=reply.urgent: self.send_message(
+                        chat_id, piece, urgent, reply_markup=buttons
                     )
                 )
                 self._remember(chat_id, sent.message_id)
@@ -213,11 +231,11 @@ class GroupMessenger:
     ) -> int | None:
         try:
             message = await retrying(
-                lambda: self.sender.bot.send_message(
+                lambda: self.sender.send_message(
                     self.chat_id,
                     text[:MAX_MESSAGE_CHARS],
+                    urgent,
                     reply_markup=markup(buttons, prompt),
-                    rate_limit_args=URGENT if urgent else None,
                     reply_to_message_id=reply_to,
                     allow_sending_without_reply=True,
                 )

@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 #: Telegram delivers an update again after a non-200 answer; this tells a proxy when.
 RETRY_AFTER_SECONDS = "1"
+#: How often a replica looks for updates to take over: one look at the claims in Redis (a crisis
+#: message a replica died with is answered within CLAIM_SECONDS and this of its death, plus the
+#: answer's own time).
+SWEEP_SECONDS = CLAIM_SECONDS / 4
 #: Telegram's upper bound for concurrent webhook connections (setWebhook's max_connections).
 MAX_CONNECTIONS = 100
 
@@ -116,26 +120,30 @@ class WebhookServer:
             log.error("An update could not be handled (%s); it is tried again", type(error).__name__)
 
     async def sweep(self) -> int:
-        """Takes over kept updates whose claim lapsed (their replica died); returns how many."""
-        taken = 0
-        for update_id in await self.deliveries.waiting():
-            if await self.deliveries.claim(update_id) is not Claim.NEW:
-                continue
-            raw = await self.deliveries.kept(update_id)
-            if raw is None:  # finished meanwhile
-                await self.deliveries.release(update_id)
-                continue
-            update = Update.de_json(json.loads(raw), self.app.bot)
-            if update is not None:
-                self._spawn(update)
-                taken += 1
+        """Takes over kept updates whose claim lapsed (their replica died); returns how many. They
+        are claimed all at once, not one after the other: a crisis among them must not wait for
+        the claims before it."""
+        taken = sum(await asyncio.gather(*(self._take_over(update_id) for update_id in await self.deliveries.lapsed())))
         if taken:
             log.warning("Took over %d updates from a replica that stopped", taken)
         return taken
 
+    async def _take_over(self, update_id: int) -> bool:
+        if await self.deliveries.claim(update_id) is not Claim.NEW:
+            return False  # another replica was quicker
+        raw = await self.deliveries.kept(update_id)
+        if raw is None:  # finished meanwhile
+            await self.deliveries.release(update_id)
+            return False
+        update = Update.de_json(json.loads(raw), self.app.bot)
+        if update is None:
+            return False
+        self._spawn(update)
+        return True
+
     async def _keep_sweeping(self) -> None:
         while True:
-            await asyncio.sleep(CLAIM_SECONDS / 2)
+            await asyncio.sleep(SWEEP_SECONDS)
             try:
                 await self.sweep()
             except Exception as error:  # Redis unreachable: the next round tries again

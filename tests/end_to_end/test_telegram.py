@@ -414,3 +414,86 @@ def test_someone_flooding_is_asked_kindly_to_wait_while_risk_is_still_answered_a
     telegram.send_text(812, "what is this programme")
     telegram.wait_for(lambda: telegram.texts_to(812), 30)
     assert telegram.texts_to(811).count(notice) == 1, "told once, not once per message"
+
+
+async def _busy_with_everyone_else(stop: asyncio.Event) -> None:
+    """A turn of other people's work on the event loop, over and over (a replica at its limit)."""
+    while not stop.is_set():
+        time.sleep(0.005)
+        await asyncio.sleep(0)
+
+
+def test_a_crisis_reply_reaches_telegram_at_once_while_the_event_loop_is_busy_with_everyone_else():
+    """With 200 tasks taking turns, each turn of the loop lasts about a second. Sent from the main
+    loop, a crisis reply took 3 s to reach Telegram on this machine; through the urgent lane it
+    leaves at once (the main loop hears back later; the person has the message already)."""
+    from bot.conversation.replies import Reply
+    from bot.telegram_front.application import build_application
+    from bot.telegram_front.sending import Sender
+    from bot.telegram_front.urgent_lane import UrgentLane
+
+    standin = TelegramStandIn(TOKEN)
+    standin.start()
+
+    async def go() -> float:
+        app = build_application(TOKEN, standin.url)
+        sender = Sender(app.bot, UrgentLane(TOKEN, standin.url, app.bot.rate_limiter.note_push_back))
+        await app.initialize()
+        await sender.start()
+        stop = asyncio.Event()
+        try:
+            await sender.send(620, [Reply("An everyday reply before", "en")])
+            others = [asyncio.ensure_future(_busy_with_everyone_else(stop)) for _ in range(200)]
+            await asyncio.sleep(0.5)
+            started = time.monotonic()
+            await sender.send(
+                621, [Reply("Please call 113 now.", "en", urgent=True), Reply("You matter.", "en", urgent=True)]
+            )
+            stop.set()
+            await asyncio.gather(*others)
+            return standin.calls_to("sendMessage", 621)[0].at - started
+        finally:
+            stop.set()
+            await sender.stop()
+            await app.shutdown()
+
+    try:
+        arrived = asyncio.run(go())
+        assert standin.texts_to(621) == ["Please call 113 now.", "You matter."], "both, once, in order"
+        assert arrived < 0.5, f"the crisis reply reached Telegram after {arrived:.2f} s"
+    finally:
+        standin.stop()
+
+
+def test_a_429_on_a_crisis_reply_is_waited_out_and_slows_everyday_replies_down_too():
+    from bot.conversation.replies import Reply
+    from bot.telegram_front.application import build_application
+    from bot.telegram_front.sending import Sender
+    from bot.telegram_front.urgent_lane import UrgentLane
+
+    standin = TelegramStandIn(TOKEN)
+    standin.start()
+
+    async def go() -> tuple[float, bool]:
+        app = build_application(TOKEN, standin.url)
+        limiter = app.bot.rate_limiter
+        sender = Sender(app.bot, UrgentLane(TOKEN, standin.url, limiter.note_push_back))
+        await app.initialize()
+        await sender.start()
+        try:
+            assert not limiter.slowed_down()
+            standin.fail("sendMessage", 1, status=429, retry_after=1, chat_id=631)
+            started = time.monotonic()
+            await sender.send(631, [Reply("Please call 113 now.", "en", urgent=True)])
+            return time.monotonic() - started, limiter.slowed_down()
+        finally:
+            await sender.stop()
+            await app.shutdown()
+
+    try:
+        took, slowed = asyncio.run(go())
+        assert standin.texts_to(631) == ["Please call 113 now."], "sent again after the retry_after, once"
+        assert took >= 1, "it waited the retry_after Telegram named"
+        assert slowed, "everyday replies keep under Telegram's pace after the push-back"
+    finally:
+        standin.stop()

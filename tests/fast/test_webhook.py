@@ -138,3 +138,37 @@ def test_a_request_that_is_not_an_update_is_refused_and_the_next_update_is_handl
         assert standin.texts_to(31) == ["first: hello", "second"]
 
     asyncio.run(scenario())
+
+
+class SlowStore(MemoryDeliveries):
+    """Claims in a store 0.1 s away (Redis on a busy network, or behind a busy event loop)."""
+
+    async def claim(self, update_id: int) -> Claim:
+        await asyncio.sleep(0.1)
+        return await super().claim(update_id)
+
+    async def kept(self, update_id: int) -> str | None:
+        await asyncio.sleep(0.1)
+        return await super().kept(update_id)
+
+
+def test_a_dead_replicas_updates_are_taken_over_all_at_once_so_a_crisis_among_them_does_not_wait(standin, monkeypatch):
+    monkeypatch.setattr(deliveries, "CLAIM_SECONDS", 0.3)
+    shared = SlowStore()
+
+    async def scenario() -> None:
+        updates = [standin.text_update(chat, "hello") for chat in range(40, 70)]
+        for update in updates:  # a replica kept 30 updates and died before answering any
+            assert await MemoryDeliveries.claim(shared, update["update_id"]) is Claim.NEW
+            await shared.keep(update["update_id"], Update.de_json(update, None).to_json())
+        await asyncio.sleep(0.4)
+        bot = Bot(standin, shared, pause=0)
+        async with running(bot):
+            started = asyncio.get_running_loop().time()
+            assert await bot.server.sweep() == 30
+            took = asyncio.get_running_loop().time() - started
+            await until(lambda: all(len(standin.texts_to(chat)) == 2 for chat in range(40, 70)), timeout=15)
+        # One after the other, 30 claims and reads 0.1 s away each would take 6 s.
+        assert took < 1.0, f"taking over 30 updates took {took:.1f} s"
+
+    asyncio.run(scenario())
