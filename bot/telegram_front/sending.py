@@ -152,7 +152,7 @@ class Sender:
     async def send_message(self, chat_id: int | str, text: str, urgent: bool = False, **kwargs: Any) -> Message:
         """One message; an urgent one skips the queues (the rate limiter's and, with the urgent
         lane, the main event loop's)."""
-        if urgent and self.urgent is not None:
+        if urgent and self.urgent is not None and self.urgent.running:
             return await self.urgent.send_message(chat_id, text, **kwargs)
         return await self.bot.send_message(chat_id, text, rate_limit_args=URGENT if urgent else None, **kwargs)
 

@@ -31,7 +31,8 @@ STOP_SECONDS = 10.0
 
 class UrgentLane:
     """The bot's urgent calls on a thread of their own. `on_push_back` (on the caller's loop) hears
-    of a 429 from Telegram, so that the everyday replies slow down too (rate_limit.py)."""
+    of a 429 from Telegram, so that the everyday replies slow down too (rate_limit.py). A lane that
+    could not start is not `running`: the Sender then sends from the main loop, as before."""
 
     def __init__(self, token: str, api_url: str, on_push_back: Callable[[], Awaitable[None]] | None = None) -> None:
         api = api_url.rstrip("/")
@@ -44,15 +45,23 @@ class UrgentLane:
         self.on_push_back = on_push_back
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self.running = False
 
     async def start(self) -> None:
         loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=loop.run_forever, name="telegram-urgent", daemon=True)
         self._thread.start()
         self._loop = loop
-        await self._run(self.bot.initialize())
+        try:
+            await self._run(self.bot.initialize())
+        except Exception as error:  # crisis replies must still go out: from the main loop
+            log.error("The urgent lane could not start (%s); urgent messages go the usual way", type(error).__name__)
+            await self.stop()
+            return
+        self.running = True
 
     async def stop(self) -> None:
+        self.running = False
         loop, thread = self._loop, self._thread
         if loop is None or thread is None:
             return

@@ -497,3 +497,33 @@ def test_a_429_on_a_crisis_reply_is_waited_out_and_slows_everyday_replies_down_t
         assert slowed, "everyday replies keep under Telegram's pace after the push-back"
     finally:
         standin.stop()
+
+
+def test_a_crisis_reply_goes_out_from_the_main_loop_when_the_urgent_lane_could_not_start():
+    from bot.conversation.replies import Reply
+    from bot.telegram_front.application import build_application
+    from bot.telegram_front.sending import Sender
+    from bot.telegram_front.urgent_lane import UrgentLane
+
+    standin = TelegramStandIn(TOKEN)
+    standin.start()
+
+    async def go() -> bool:
+        app = build_application(TOKEN, standin.url)
+        nowhere = f"http://127.0.0.1:{free_port()}"  # the lane's Telegram cannot be reached at start
+        sender = Sender(app.bot, UrgentLane(TOKEN, nowhere, app.bot.rate_limiter.note_push_back))
+        await app.initialize()
+        await sender.start()
+        try:
+            await sender.send(641, [Reply("Please call 113 now.", "en", urgent=True)])
+            return sender.urgent.running
+        finally:
+            await sender.stop()
+            await app.shutdown()
+
+    try:
+        lane_running = asyncio.run(go())
+        assert not lane_running
+        assert standin.texts_to(641) == ["Please call 113 now."]
+    finally:
+        standin.stop()
