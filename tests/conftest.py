@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import MODEL, PROMPT, ROOT, StreamCollector, base_env, free_port, stop_leftover_bots
+from tests.helpers import MODEL, PROMPT, ROOT, TOKEN, StreamCollector, base_env, free_port, stop_leftover_bots
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -153,6 +153,17 @@ def database_url(request, tmp_path):
         engine.dispose()
     migrate(url)
     return url
+
+
+@pytest.fixture
+def standin():
+    """A Telegram stand-in of this test's own (no bot started)."""
+    from tests.telegram_standin import TelegramStandIn
+
+    server = TelegramStandIn(TOKEN)
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ a Telegram Bot API stand-in over HTTP, and the real Rasa and action servers."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import sys
 import time
@@ -423,107 +424,77 @@ async def _busy_with_everyone_else(stop: asyncio.Event) -> None:
         await asyncio.sleep(0)
 
 
-def test_a_crisis_reply_reaches_telegram_at_once_while_the_event_loop_is_busy_with_everyone_else():
+@contextlib.asynccontextmanager
+async def sender_with_urgent_lane(standin: TelegramStandIn, lane_api: str | None = None):
+    """The bot's Sender as the app builds it: the main bot and the urgent lane (to `lane_api`, by
+    default the stand-in), started; yields (sender, rate limiter)."""
+    from bot.telegram_front.application import build_application
+    from bot.telegram_front.sending import Sender
+    from bot.telegram_front.urgent_lane import UrgentLane
+
+    app = build_application(TOKEN, standin.url)
+    limiter = app.bot.rate_limiter
+    sender = Sender(app.bot, UrgentLane(TOKEN, lane_api or standin.url, limiter.note_push_back))
+    await app.initialize()
+    await sender.start()
+    try:
+        yield sender, limiter
+    finally:
+        await sender.stop()
+        await app.shutdown()
+
+
+def test_a_crisis_reply_reaches_telegram_at_once_while_the_event_loop_is_busy_with_everyone_else(standin):
     """With 200 tasks taking turns, each turn of the loop lasts about a second. Sent from the main
     loop, a crisis reply took 3 s to reach Telegram on this machine; through the urgent lane it
     leaves at once (the main loop hears back later; the person has the message already)."""
     from bot.conversation.replies import Reply
-    from bot.telegram_front.application import build_application
-    from bot.telegram_front.sending import Sender
-    from bot.telegram_front.urgent_lane import UrgentLane
-
-    standin = TelegramStandIn(TOKEN)
-    standin.start()
 
     async def go() -> float:
-        app = build_application(TOKEN, standin.url)
-        sender = Sender(app.bot, UrgentLane(TOKEN, standin.url, app.bot.rate_limiter.note_push_back))
-        await app.initialize()
-        await sender.start()
         stop = asyncio.Event()
-        try:
+        async with sender_with_urgent_lane(standin) as (sender, _):
             await sender.send(620, [Reply("An everyday reply before", "en")])
             others = [asyncio.ensure_future(_busy_with_everyone_else(stop)) for _ in range(200)]
-            await asyncio.sleep(0.5)
-            started = time.monotonic()
-            await sender.send(
-                621, [Reply("Please call 113 now.", "en", urgent=True), Reply("You matter.", "en", urgent=True)]
-            )
-            stop.set()
-            await asyncio.gather(*others)
-            return standin.calls_to("sendMessage", 621)[0].at - started
-        finally:
-            stop.set()
-            await sender.stop()
-            await app.shutdown()
+            try:
+                await asyncio.sleep(0.5)
+                started = time.monotonic()
+                crisis = [Reply("Please call 113 now.", "en", urgent=True), Reply("You matter.", "en", urgent=True)]
+                await sender.send(621, crisis)
+            finally:
+                stop.set()
+                await asyncio.gather(*others)
+        return standin.calls_to("sendMessage", 621)[0].at - started
 
-    try:
-        arrived = asyncio.run(go())
-        assert standin.texts_to(621) == ["Please call 113 now.", "You matter."], "both, once, in order"
-        assert arrived < 0.5, f"the crisis reply reached Telegram after {arrived:.2f} s"
-    finally:
-        standin.stop()
+    arrived = asyncio.run(go())
+    assert standin.texts_to(621) == ["Please call 113 now.", "You matter."], "both, once, in order"
+    assert arrived < 0.5, f"the crisis reply reached Telegram after {arrived:.2f} s"
 
 
-def test_a_429_on_a_crisis_reply_is_waited_out_and_slows_everyday_replies_down_too():
+def test_a_429_on_a_crisis_reply_is_waited_out_and_slows_everyday_replies_down_too(standin):
     from bot.conversation.replies import Reply
-    from bot.telegram_front.application import build_application
-    from bot.telegram_front.sending import Sender
-    from bot.telegram_front.urgent_lane import UrgentLane
-
-    standin = TelegramStandIn(TOKEN)
-    standin.start()
 
     async def go() -> tuple[float, bool]:
-        app = build_application(TOKEN, standin.url)
-        limiter = app.bot.rate_limiter
-        sender = Sender(app.bot, UrgentLane(TOKEN, standin.url, limiter.note_push_back))
-        await app.initialize()
-        await sender.start()
-        try:
+        async with sender_with_urgent_lane(standin) as (sender, limiter):
             assert not limiter.slowed_down()
             standin.fail("sendMessage", 1, status=429, retry_after=1, chat_id=631)
             started = time.monotonic()
             await sender.send(631, [Reply("Please call 113 now.", "en", urgent=True)])
             return time.monotonic() - started, limiter.slowed_down()
-        finally:
-            await sender.stop()
-            await app.shutdown()
 
-    try:
-        took, slowed = asyncio.run(go())
-        assert standin.texts_to(631) == ["Please call 113 now."], "sent again after the retry_after, once"
-        assert took >= 1, "it waited the retry_after Telegram named"
-        assert slowed, "everyday replies keep under Telegram's pace after the push-back"
-    finally:
-        standin.stop()
+    took, slowed = asyncio.run(go())
+    assert standin.texts_to(631) == ["Please call 113 now."], "sent again after the retry_after, once"
+    assert took >= 1, "it waited the retry_after Telegram named"
+    assert slowed, "everyday replies keep under Telegram's pace after the push-back"
 
 
-def test_a_crisis_reply_goes_out_from_the_main_loop_when_the_urgent_lane_could_not_start():
+def test_a_crisis_reply_goes_out_from_the_main_loop_when_the_urgent_lane_could_not_start(standin):
     from bot.conversation.replies import Reply
-    from bot.telegram_front.application import build_application
-    from bot.telegram_front.sending import Sender
-    from bot.telegram_front.urgent_lane import UrgentLane
-
-    standin = TelegramStandIn(TOKEN)
-    standin.start()
 
     async def go() -> bool:
-        app = build_application(TOKEN, standin.url)
         nowhere = f"http://127.0.0.1:{free_port()}"  # the lane's Telegram cannot be reached at start
-        sender = Sender(app.bot, UrgentLane(TOKEN, nowhere, app.bot.rate_limiter.note_push_back))
-        await app.initialize()
-        await sender.start()
-        try:
+        async with sender_with_urgent_lane(standin, nowhere) as (sender, _):
             await sender.send(641, [Reply("Please call 113 now.", "en", urgent=True)])
             return sender.urgent.running
-        finally:
-            await sender.stop()
-            await app.shutdown()
 
-    try:
-        lane_running = asyncio.run(go())
-        assert not lane_running
-        assert standin.texts_to(641) == ["Please call 113 now."]
-    finally:
-        standin.stop()
+    assert not asyncio.run(go()), "the lane did not start"
+    assert standin.texts_to(641) == ["Please call 113 now."]

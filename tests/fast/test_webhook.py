@@ -9,7 +9,6 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 from telegram import Update
 from telegram.ext import ContextTypes, MessageHandler, filters
 
@@ -46,14 +45,6 @@ class Bot:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/telegram"
-
-
-@pytest.fixture
-def standin():
-    server = TelegramStandIn(TOKEN)
-    server.start()
-    yield server
-    server.stop()
 
 
 @contextlib.asynccontextmanager
